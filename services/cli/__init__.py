@@ -1,0 +1,11 @@
+"""The `elysia` command: thin Typer commands that call the rooms of `services`.
+
+Each command group lives in its own module and registers itself on the shared `app` when
+imported; heavy imports happen inside the commands so `elysia --help` stays instant.
+"""
+
+from services.cli.app import app
+from services.cli import analysis as _analysis  # noqa: F401  (registers analyze/score/train)
+from services.cli import platform as _platform  # noqa: F401  (health/worker/reconcile/serve)
+
+__all__ = ["app"]
