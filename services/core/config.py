@@ -69,6 +69,13 @@ class Settings(BaseSettings):
         """The Redis pub/sub channel that carries one job's state changes."""
         return f"{self.queue_prefix}elysia:events:{job_id}"
 
+    def durations_key(self, name: str) -> str:
+        """Redis list of recent job durations (seconds, newest first) of one queue.
+
+        Workers push to it; the autoscaler operator reads it to size each dimension's Deployment.
+        """
+        return f"{self.queue_prefix}elysia:durations:{name}"
+
     @cached_property
     def es_alias(self) -> str:
         """The alias every search reads from; indices behind it are versioned."""

@@ -1,0 +1,3 @@
+"""`elysia` commands: analysis."""
+
+from services.cli.app import app  # noqa: F401

@@ -1,0 +1,3 @@
+"""`elysia` commands: platform."""
+
+from services.cli.app import app  # noqa: F401
