@@ -1,0 +1,122 @@
+"""Protocol-level readiness checks for scripts/infra/up, run with the project venv's Python.
+
+Why not just a TCP connect: a port can accept connections long before the server can serve
+(Elasticsearch binds HTTP before the cluster has a master; moto before its app is loaded), so each
+check speaks the real protocol with the real client the platform uses. Exit status 0 = ready.
+
+Usage:
+    probe.py mongodb PORT
+    probe.py elasticsearch PORT
+    probe.py s3 PORT BUCKET ACCESS_KEY SECRET_KEY   (BUCKET "" = only ListBuckets)
+    probe.py es-report PORT                         (prints version, modules, analyzers found)
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+
+
+def mongodb(port: str) -> None:
+    """A `ping` command answered with ok=1 by the wire-protocol server."""
+    from pymongo import MongoClient
+
+    client: MongoClient[dict[str, object]] = MongoClient(
+        f"mongodb://127.0.0.1:{port}", serverSelectionTimeoutMS=1500, connectTimeoutMS=1500
+    )
+    try:
+        reply = client.admin.command("ping")
+        if reply.get("ok") != 1:
+            raise SystemExit(f"ping answered {reply!r}")
+    finally:
+        client.close()
+
+
+def elasticsearch(port: str) -> None:
+    """Cluster health yellow or green: the node has a master and can allocate primaries."""
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=3)
+    try:
+        health = es.cluster.health(wait_for_status="yellow", timeout="2s")
+        if health["status"] not in ("yellow", "green"):
+            raise SystemExit(f"cluster health is {health['status']}")
+    finally:
+        es.close()
+
+
+def s3(port: str, bucket: str, access_key: str, secret_key: str) -> None:
+    """ListBuckets answers; then make sure the platform's default bucket exists."""
+    import boto3
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+    )
+    names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    if bucket and bucket not in names:
+        client.create_bucket(Bucket=bucket)
+
+
+def es_report(port: str) -> None:
+    """What this node can do for the search engineer: version, modules, plugins, analyzers."""
+    from elasticsearch import Elasticsearch
+
+    es = Elasticsearch(f"http://127.0.0.1:{port}", request_timeout=30)
+    info = es.info()
+    nodes = es.nodes.info(metric="plugins")["nodes"]
+    node = next(iter(nodes.values()))
+    modules = sorted(m["name"] for m in node.get("modules", []))
+    plugins = sorted(p["name"] for p in node.get("plugins", []))
+    analyzers: dict[str, bool] = {}
+    for name in ("standard", "simple", "whitespace", "stop", "keyword", "brazilian", "portuguese"):
+        try:
+            es.indices.analyze(analyzer=name, text="Redação")
+            analyzers[name] = True
+        except Exception:
+            analyzers[name] = False
+    filters: dict[str, bool] = {}
+    for name in ("lowercase", "asciifolding", "stemmer", "snowball", "stop"):
+        try:
+            es.indices.analyze(tokenizer="standard", filter=[name], text="Redação")
+            filters[name] = True
+        except Exception:
+            filters[name] = False
+    report = {
+        "version": info["version"]["number"],
+        "lucene": info["version"]["lucene_version"],
+        "build_flavor": info["version"].get("build_flavor"),
+        "modules": modules,
+        "plugins": plugins,
+        "analyzers": analyzers,
+        "token_filters": filters,
+    }
+    print(json.dumps(report, indent=2, ensure_ascii=False))
+
+
+COMMANDS: dict[str, Callable[..., None]] = {
+    "mongodb": mongodb,
+    "elasticsearch": elasticsearch,
+    "s3": s3,
+    "es-report": es_report,
+}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[1] not in COMMANDS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    try:
+        COMMANDS[argv[1]](*argv[2:])
+    except Exception as exc:
+        print(f"{argv[1]}: not ready: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
