@@ -273,8 +273,40 @@ es_install() {
     mv "$root/.unpack/elasticsearch-$ES_VERSION" "$home"
     rm -rf "$root/.unpack"
   fi
+  es_install_local_plugin "$home"
   mkdir -p "$root/data" "$root/logs"
   if is_root; then chown -R "$ES_USER:" "$root"; fi
+}
+
+# Build (javac against the distribution's own jars, cached by source hash) and install the
+# `elysia-local` plugin: analysis-common's Portuguese/English analyzers + GET /, which the
+# integ-test zip lacks (see es-plugin/src/.../ElysiaLocalPlugin.java). ELYSIA_ES_LOCAL_PLUGIN=0
+# leaves the bare zip.
+es_install_local_plugin() {
+  local home="$1" src="$INFRA_DIR/es-plugin" dest="$1/plugins/elysia-local" hash jar
+  if [ "${ELYSIA_ES_LOCAL_PLUGIN:-1}" = 0 ]; then
+    rm -rf "$dest"
+    return 0
+  fi
+  hash="$(cat "$src"/src/dev/elysia/es/*.java "$src/plugin-descriptor.properties.in" | sha1sum | cut -c1-12)"
+  jar="$CACHE/elasticsearch/elysia-local-$ES_VERSION-$hash.jar"
+  if [ ! -s "$jar" ]; then
+    command -v javac >/dev/null || die "javac is missing (needed to build the elysia-local ES plugin): apt-get install openjdk-17-jdk-headless, or ELYSIA_ES_LOCAL_PLUGIN=0"
+    log "elasticsearch: building the elysia-local plugin"
+    local tmp
+    tmp="$(mktemp -d)"
+    javac -proc:none -nowarn --release 17 -d "$tmp" -cp "$home/lib/*" "$src"/src/dev/elysia/es/*.java ||
+      { rm -rf "$tmp"; die "could not compile $src"; }
+    jar --create --file "$jar.tmp" -C "$tmp" . && mv "$jar.tmp" "$jar"
+    rm -rf "$tmp"
+  fi
+  if [ ! -f "$dest/.hash" ] || [ "$(cat "$dest/.hash")" != "$hash" ]; then
+    rm -rf "$dest"
+    mkdir -p "$dest"
+    cp "$jar" "$dest/elysia-local.jar"
+    sed "s/@ES_VERSION@/$ES_VERSION/g" "$src/plugin-descriptor.properties.in" >"$dest/plugin-descriptor.properties"
+    echo "$hash" >"$dest/.hash"
+  fi
 }
 
 es_health() { probe elasticsearch "$ES_PORT"; }
