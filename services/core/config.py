@@ -1,7 +1,8 @@
 """Runtime configuration: one `Settings` object built from `ELYSIA_*` environment variables.
 
-Nothing reads the environment at import time; callers build `Settings()` once (CLI entry point,
-app factory, worker start-up) and pass it down, so tests can run several configurations side by side.
+Nothing reads the environment at import time; callers build `Settings()` once (CLI entry
+point, app factory, worker start-up) and pass it down, so tests can run several configurations
+side by side.
 """
 
 from __future__ import annotations

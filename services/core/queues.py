@@ -1,0 +1,162 @@
+"""Queues (RQ on Redis): one queue per dimension plus the platform queues.
+
+RQ job ids are derived from the analysis job id (`{job_id}.{dimension}`), which makes enqueueing
+idempotent (a job that is already queued or running is not enqueued twice) and lets the reconciler
+ask RQ whether the work for an action is still alive. Jobs are enqueued by import path, so this
+module (and `core`) never imports the worker code it schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from redis import Redis
+from rq import Queue, Retry
+from rq.exceptions import NoSuchJobError
+from rq.job import Dependency, Job, JobStatus
+from rq.worker import Worker
+
+from services.core.config import Settings
+
+RUN_DIMENSION = "services.workers.tasks.run_dimension"
+CONSOLIDATE = "services.workers.tasks.consolidate"
+
+_LIVE = {
+    JobStatus.QUEUED,
+    JobStatus.STARTED,
+    JobStatus.DEFERRED,
+    JobStatus.SCHEDULED,
+    JobStatus.CREATED,
+}
+
+
+def redis_client(settings: Settings) -> Redis:
+    """A Redis connection with bounded timeouts (RQ needs bytes, not decoded strings)."""
+    return Redis.from_url(
+        settings.redis_url,
+        socket_connect_timeout=settings.backend_timeout_s,
+        socket_timeout=max(settings.backend_timeout_s, 10.0),
+        health_check_interval=30,
+    )
+
+
+def rq_job_id(job_id: str, step: str) -> str:
+    return f"{job_id}.{step}"
+
+
+@dataclass
+class Enqueue:
+    """One RQ job to create: a function path, its arguments, the queue and what it waits for."""
+
+    queue: str
+    func: str
+    args: tuple[Any, ...]
+    job_id: str
+    depends_on: list[str] = field(default_factory=list)
+    retry: bool = True
+
+
+class Queues:
+    """Named RQ queues of one deployment (names carry `Settings.queue_prefix`)."""
+
+    def __init__(self, settings: Settings, connection: Redis | None = None) -> None:
+        self.settings = settings
+        self.redis = connection or redis_client(settings)
+        self._queues: dict[str, Queue] = {}
+
+    def queue(self, name: str) -> Queue:
+        if name not in self._queues:
+            self._queues[name] = Queue(
+                self.settings.queue_name(name),
+                connection=self.redis,
+                default_timeout=self.settings.job_timeout_s,
+            )
+        return self._queues[name]
+
+    def retry_policy(self) -> Retry:
+        """Exponential backoff: base, 2·base, 4·base… for `job_max_attempts - 1` retries."""
+        retries = max(self.settings.job_max_attempts - 1, 1)
+        base = self.settings.job_backoff_base_s
+        intervals = [max(round(base * 2**i), 0) for i in range(retries)]
+        return Retry(max=retries, interval=intervals)
+
+    def enqueue(self, item: Enqueue) -> Job:
+        """Enqueue one job unless a live RQ job with the same id already exists."""
+        return self.enqueue_many([item])[0]
+
+    def enqueue_many(self, items: Sequence[Enqueue]) -> list[Job]:
+        """Enqueue several jobs, skipping the ones already alive (idempotent re-drive)."""
+        jobs: list[Job] = []
+        for item in items:
+            existing = self.live_job(item.job_id)
+            if existing is not None:
+                jobs.append(existing)
+                continue
+            depends = (
+                Dependency(jobs=item.depends_on, allow_failure=True) if item.depends_on else None
+            )
+            jobs.append(
+                self.queue(item.queue).enqueue(
+                    item.func,
+                    *item.args,
+                    job_id=item.job_id,
+                    depends_on=depends,
+                    retry=self.retry_policy() if item.retry else None,
+                    result_ttl=3600,
+                    failure_ttl=7 * 24 * 3600,
+                    job_timeout=self.settings.job_timeout_s,
+                )
+            )
+        return jobs
+
+    def fetch(self, job_id: str) -> Job | None:
+        try:
+            return Job.fetch(job_id, connection=self.redis)
+        except NoSuchJobError:
+            return None
+
+    def live_job(self, job_id: str) -> Job | None:
+        """The RQ job if it is queued, deferred, scheduled or running on a live worker."""
+        job = self.fetch(job_id)
+        if job is None:
+            return None
+        status = job.get_status(refresh=False)
+        if status not in _LIVE:
+            return None
+        if status == JobStatus.STARTED and not self._worker_alive(job):
+            return None
+        return job
+
+    def _worker_alive(self, job: Job) -> bool:
+        """A started job is alive only while its worker is registered and recently heartbeating."""
+        name = job.worker_name
+        if not name:
+            return False
+        worker = Worker.find_by_key(
+            Worker.redis_worker_namespace_prefix + name, connection=self.redis
+        )
+        if worker is None or worker.last_heartbeat is None:
+            return False
+        # A SimpleWorker heartbeats when it takes a job, not during it: allow the job's timeout.
+        grace = timedelta(seconds=int(job.timeout or self.settings.job_timeout_s) + 60)
+        return datetime.now(UTC) - worker.last_heartbeat.replace(tzinfo=UTC) < grace
+
+    def depth(self, name: str) -> int:
+        return self.queue(name).count
+
+    def depths(self, names: Iterable[str]) -> dict[str, int]:
+        return {name: self.depth(name) for name in names}
+
+    def record_duration(self, name: str, seconds: float) -> None:
+        """Keep the last 100 job durations of a queue (the autoscaler reads them)."""
+        key = self.settings.durations_key(name)
+        pipe = self.redis.pipeline()
+        pipe.lpush(key, f"{seconds:.4f}")
+        pipe.ltrim(key, 0, 99)
+        pipe.execute()
+
+    def ping(self) -> bool:
+        return bool(self.redis.ping())

@@ -1,0 +1,82 @@
+"""`elysia worker QUEUE…`: an RQ worker that serves one dimension (or several, locally).
+
+It uses RQ's `SimpleWorker` (no fork per job): the analysis models are loaded once, before the
+first job, and the MongoDB connection and event loop of the worker context are reused by every
+job. On SIGTERM RQ performs a warm shutdown (the current job finishes), which is what lets the
+autoscaler remove idle replicas without losing work.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import time
+from collections.abc import Sequence
+
+from rq import SimpleWorker
+
+from services.analysis.pipeline import get_scorer
+from services.analysis.rubric import get_rubric, load_dimension
+from services.core.config import DIMENSION_QUEUES, PLATFORM_QUEUES, Settings
+from services.workers.context import init_context
+
+log = logging.getLogger(__name__)
+
+ALL_QUEUES: tuple[str, ...] = (*DIMENSION_QUEUES, *PLATFORM_QUEUES)
+
+
+def resolve_queues(names: Sequence[str], all_queues: bool) -> list[str]:
+    """Validate queue names; `--all` serves every dimension and platform queue."""
+    chosen = list(ALL_QUEUES) if all_queues else list(dict.fromkeys(names))
+    unknown = sorted(set(chosen) - set(ALL_QUEUES))
+    if unknown:
+        raise ValueError(f"unknown queues {unknown}; known: {list(ALL_QUEUES)}")
+    if not chosen:
+        raise ValueError("name at least one queue, or pass --all")
+    return chosen
+
+
+def preload(settings: Settings, queues: Sequence[str]) -> dict[str, float]:
+    """Load the models a worker will need before it takes its first job; returns seconds each."""
+    rubric = get_rubric(settings.rubric)
+    timings: dict[str, float] = {}
+    for name in queues:
+        started = time.perf_counter()
+        if name in rubric.dimensions:
+            load_dimension(rubric, name)
+        elif name == "consolidate":
+            get_scorer(rubric)
+        else:
+            continue
+        timings[name] = round(time.perf_counter() - started, 3)
+    return timings
+
+
+def run_worker(
+    settings: Settings,
+    queues: Sequence[str],
+    burst: bool = False,
+    max_jobs: int | None = None,
+    with_scheduler: bool = True,
+) -> bool:
+    """Serve `queues` until stopped (or until empty with `burst`); True if any job ran."""
+    ctx = init_context(settings)
+    ctx.store.ensure_bucket()
+    log.info("preloaded models: %s", preload(settings, queues))
+    worker = SimpleWorker(
+        [ctx.queues.queue(name) for name in queues],
+        connection=ctx.queues.redis,
+        name=f"{socket.gethostname()}.{os.getpid()}.{'+'.join(queues)}"[:200],
+    )
+    try:
+        return bool(
+            worker.work(
+                burst=burst,
+                max_jobs=max_jobs,
+                with_scheduler=with_scheduler,
+                logging_level=settings.log_level,
+            )
+        )
+    finally:
+        ctx.close()
