@@ -100,6 +100,63 @@ def s3_server(settings: Settings) -> None:
 
 
 @pytest.fixture(scope="session")
-def all_servers(redis_server: None, mongodb_server: None, elasticsearch_server: None,
-                s3_server: None) -> Iterator[None]:
+def all_servers(
+    redis_server: None, mongodb_server: None, elasticsearch_server: None, s3_server: None
+) -> Iterator[None]:
     yield None
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child process (worker, gateway) use `settings`."""
+    env = dict(os.environ)
+    for name, value in settings.model_dump().items():
+        if value is None:
+            continue
+        if hasattr(value, "get_secret_value"):
+            value = value.get_secret_value()
+        env[f"ELYSIA_{name.upper()}"] = str(value)
+    env["ELYSIA_LOG_JSON"] = "true"
+    return env
+
+
+@pytest.fixture(scope="session")
+async def metadata(settings: Settings, mongodb_server: None):  # type: ignore[no-untyped-def]
+    """Beanie initialised on the session's event loop, on this session's own database."""
+    from services.core.metadata import init_metadata
+
+    client = await init_metadata(settings)
+    yield client
+    await client.drop_database(settings.mongodb_db)
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+def object_store(settings: Settings, s3_server: None):  # type: ignore[no-untyped-def]
+    from services.core.storage import ObjectStore
+
+    store = ObjectStore(settings)
+    store.ensure_bucket()
+    yield store
+    for key in list(store.list_keys("")):
+        store.delete(key)
+    store.client.delete_bucket(Bucket=store.bucket)
+
+
+@pytest.fixture(scope="session")
+def queues(settings: Settings, redis_server: None):  # type: ignore[no-untyped-def]
+    from services.core.queues import Queues
+
+    q = Queues(settings)
+    yield q
+    for key in q.redis.scan_iter(f"*{settings.queue_prefix}*"):
+        q.redis.delete(key)
+
+
+@pytest.fixture(scope="session")
+def search_index(settings: Settings, elasticsearch_server: None):  # type: ignore[no-untyped-def]
+    from services.core.search import SearchIndex
+
+    index = SearchIndex(settings)
+    index.ensure()
+    yield index
+    index.drop_all()

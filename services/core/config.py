@@ -49,6 +49,7 @@ class Settings(BaseSettings):
 
     # Gateway input limits
     max_text_bytes: int = Field(default=50_000, gt=0)
+    max_request_bytes: int = Field(default=256 * 1024, gt=0)
     max_csv_bytes: int = Field(default=512 * 1024 * 1024, gt=0)
     public_base_url: str = ""
 

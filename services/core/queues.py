@@ -1,6 +1,6 @@
 """Queues (RQ on Redis): one queue per dimension plus the platform queues.
 
-RQ job ids are derived from the analysis job id (`{job_id}.{dimension}`), which makes enqueueing
+RQ job ids are derived from the analysis job id (`{job_id}-{dimension}`), which makes enqueueing
 idempotent (a job that is already queued or running is not enqueued twice) and lets the reconciler
 ask RQ whether the work for an action is still alive. Jobs are enqueued by import path, so this
 module (and `core`) never imports the worker code it schedules.
@@ -44,7 +44,7 @@ def redis_client(settings: Settings) -> Redis:
 
 
 def rq_job_id(job_id: str, step: str) -> str:
-    return f"{job_id}.{step}"
+    return f"{job_id}-{step}"
 
 
 @dataclass

@@ -142,7 +142,9 @@ class SearchIndex:
 
     def drop_all(self) -> None:
         """Delete every index of this prefix (tests and `elysia search reset` only)."""
-        self.es.indices.delete(index=f"{self.alias}-v*", ignore_unavailable=True)
+        names = list(self.es.indices.get(index=f"{self.alias}-v*", ignore_unavailable=True).body)
+        if names:  # deletes need explicit names (action.destructive_requires_name)
+            self.es.indices.delete(index=",".join(names))
         self.es.options(ignore_status=404).indices.delete_index_template(name=self.alias)
 
 

@@ -1,0 +1,85 @@
+"""The gateway application factory: `create_app(settings)` builds a fully wired FastAPI app.
+
+Clients (S3, Redis/RQ, Elasticsearch) and the MongoDB documents are set up in the lifespan, once
+per process, and shared through `app.state.elysia`; routes reach them with dependencies, so
+tests can build an app per configuration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+
+from services.core.config import Settings
+from services.core.logs import configure_logging, request_id_var
+from services.core.metadata import init_metadata
+from services.core.queues import Queues
+from services.core.search import SearchIndex
+from services.core.storage import ObjectStore
+from services.core.submission import SubmissionService
+from services.gateway.deps import AppState
+from services.gateway.errors import install_error_handlers
+from services.gateway.limits import BodySizeLimit
+from services.gateway.routes import essays, health, jobs
+
+
+def build_state(settings: Settings) -> AppState:
+    store = ObjectStore(settings)
+    queues = Queues(settings)
+    return AppState(
+        settings=settings,
+        store=store,
+        queues=queues,
+        search=SearchIndex(settings),
+        submissions=SubmissionService(settings, store, queues),
+    )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    configure_logging(settings)
+    state = build_state(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = await init_metadata(settings)
+        state.store.ensure_bucket()
+        app.state.elysia = state
+        try:
+            yield
+        finally:
+            await client.close()
+
+    app = FastAPI(
+        title="Elysia",
+        version="0.1.0",
+        summary="Analyse student essays at scale (ENEM redação first).",
+        lifespan=lifespan,
+    )
+    app.state.elysia = state
+    install_error_handlers(app)
+    app.add_middleware(
+        BodySizeLimit,
+        default_limit=settings.max_request_bytes,
+        overrides={"/v1/batches": settings.max_csv_bytes},
+    )
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
+        token = request_id_var.set(rid[:64])
+        try:
+            response = await call_next(request)
+        finally:
+            request_id_var.reset(token)
+        response.headers["X-Request-ID"] = rid[:64]
+        return response
+
+    for module in (health, essays, jobs):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,32 @@
+"""Liveness and readiness probes (Kubernetes) without authentication."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from services.core.health import check_all
+from services.gateway.deps import State
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The process answers: nothing else is checked (a backend outage must not restart pods)."""
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(state: State) -> JSONResponse:
+    """Ready when MongoDB, Redis and S3 answer (submissions need them); ES is reported only."""
+    results = await check_all(state.settings)
+    required = {"mongodb", "redis", "s3"}
+    ready = all(r.ok for r in results if r.name in required)
+    body = {
+        "status": "ready" if ready else "not ready",
+        "backends": [r.model_dump() for r in results],
+    }
+    return JSONResponse(
+        body, status_code=200 if ready else 503, headers={} if ready else {"Retry-After": "5"}
+    )
