@@ -253,14 +253,17 @@ es_install() {
   zip="$(es_zip)"
   if [ ! -s "$zip" ]; then
     command -v mvn >/dev/null || die "mvn is missing (needed to fetch Elasticsearch from Maven Central): apt-get install maven"
-    log "elasticsearch: downloading $ES_VERSION from Maven Central (~600 MB, once)"
+    log "elasticsearch: downloading $ES_VERSION from Maven Central (~110 MB, once)"
     mkdir -p "$(dirname "$zip")"
-    mvn -B -q -C dependency:copy \
+    # A private local repository keeps everything under the cache dir; the zip's copy in it is
+    # dropped afterwards so the 100+ MB are stored once.
+    mvn -B -q -C dependency:copy -Dmaven.repo.local="$CACHE/m2" \
       -Dartifact="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip" \
       -DoutputDirectory="$(dirname "$zip")" -Dmdep.overWriteIfNewer=true \
       >"$LOG_DIR/mvn-elasticsearch.log" 2>&1 ||
       { tail -n 30 "$LOG_DIR/mvn-elasticsearch.log" >&2; die "maven could not fetch elasticsearch $ES_VERSION"; }
     [ -s "$zip" ] || die "maven finished but $zip is missing"
+    rm -rf "$CACHE/m2/org/elasticsearch/distribution"
   fi
   local root home
   root="$(es_root)"
@@ -358,6 +361,30 @@ s3_start() {
     "$VENV/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
   wait_ready s3 60 "$LOG_DIR/s3.log" "read_pid s3" \
     probe s3 "$S3_PORT" "$S3_BUCKET" "$S3_ACCESS_KEY_ID" "$S3_SECRET_ACCESS_KEY"
+  if [ -f "$STATE/s3/snapshot/manifest.json" ]; then
+    probe s3-load "$S3_PORT" "$STATE/s3/snapshot" || die "s3: could not restore $STATE/s3/snapshot"
+    # The live server now holds this state; a stale snapshot must not resurrect it after a crash.
+    rm -rf "$STATE/s3/snapshot"
+    log "s3: restored the objects saved by the last stop"
+  fi
+}
+
+# Before stopping, keep the data a real server would keep: Redis runs with `--save ""` (no
+# background snapshots) so SAVE writes dump.rdb once, which the next start loads; moto keeps
+# objects in memory only, so they are copied to .elysia/s3/snapshot. ELYSIA_INFRA_KEEP_DATA=0
+# skips this (a crash-like stop).
+before_stop() {
+  [ "${ELYSIA_INFRA_KEEP_DATA:-1}" = 1 ] || return 0
+  case "$1" in
+    redis)
+      redis-cli -h 127.0.0.1 -p "$REDIS_PORT" save >/dev/null 2>&1 ||
+        log "redis: SAVE failed; its data will not survive this stop"
+      ;;
+    s3)
+      probe s3-dump "$S3_PORT" "$STATE/s3/snapshot" ||
+        log "s3: could not save the objects; they will not survive this stop"
+      ;;
+  esac
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -442,6 +469,7 @@ stop_service() {
     log "$s: not running"
     return 0
   fi
+  if port_open "$port"; then before_stop "$s"; fi
   stop_tree "$s" "$pid" "${ELYSIA_INFRA_STOP_TIMEOUT:-30}"
   rm -f "$(pid_file "$s")"
   local deadline=$((SECONDS + 10))

@@ -9,13 +9,18 @@ Usage:
     probe.py elasticsearch PORT
     probe.py s3 PORT BUCKET ACCESS_KEY SECRET_KEY   (BUCKET "" = only ListBuckets)
     probe.py es-report PORT                         (prints version, modules, analyzers found)
+    probe.py s3-dump PORT DIR / s3-load PORT DIR    (moto keeps objects in memory only: `stop`
+                                                     saves them to DIR and `start` puts them back)
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 
 def mongodb(port: str) -> None:
@@ -60,6 +65,75 @@ def s3(port: str, bucket: str, access_key: str, secret_key: str) -> None:
     names = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
     if bucket and bucket not in names:
         client.create_bucket(Bucket=bucket)
+
+
+def _s3_client(port: str) -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="elysia",
+        aws_secret_access_key="elysia-secret",
+    )
+
+
+def s3_dump(port: str, directory: str) -> None:
+    """Copy every bucket and object (body, content type, user metadata) into DIRECTORY.
+
+    Why: moto's server keeps everything in memory, so without this a fault-injection
+    stop/start of "S3" would also wipe the data, which a real S3 outage never does.
+    """
+    client = _s3_client(port)
+    target = Path(directory)
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    manifest: dict[str, list[dict[str, Any]]] = {}
+    for bucket in client.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        objects: list[dict[str, Any]] = []
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+            for i, item in enumerate(page.get("Contents", []), start=len(objects)):
+                obj = client.get_object(Bucket=name, Key=item["Key"])
+                blob = f"{name}/{i}"
+                (tmp / name).mkdir(exist_ok=True)
+                (tmp / blob).write_bytes(obj["Body"].read())
+                objects.append(
+                    {
+                        "key": item["Key"],
+                        "file": blob,
+                        "content_type": obj.get("ContentType", "binary/octet-stream"),
+                        "metadata": obj.get("Metadata", {}),
+                    }
+                )
+        manifest[name] = objects
+    (tmp / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False))
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def s3_load(port: str, directory: str) -> None:
+    """Put back what `s3_dump` saved (buckets first, then objects)."""
+    source = Path(directory)
+    manifest_file = source / "manifest.json"
+    if not manifest_file.exists():
+        return
+    client = _s3_client(port)
+    existing = {b["Name"] for b in client.list_buckets().get("Buckets", [])}
+    manifest: dict[str, list[dict[str, Any]]] = json.loads(manifest_file.read_text())
+    for name, objects in manifest.items():
+        if name not in existing:
+            client.create_bucket(Bucket=name)
+        for obj in objects:
+            client.put_object(
+                Bucket=name,
+                Key=obj["key"],
+                Body=(source / obj["file"]).read_bytes(),
+                ContentType=obj["content_type"],
+                Metadata=obj["metadata"],
+            )
 
 
 def es_report(port: str) -> None:
@@ -122,6 +196,8 @@ COMMANDS: dict[str, Callable[..., None]] = {
     "elasticsearch": elasticsearch,
     "s3": s3,
     "es-report": es_report,
+    "s3-dump": s3_dump,
+    "s3-load": s3_load,
 }
 
 
