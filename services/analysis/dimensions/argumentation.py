@@ -25,10 +25,11 @@ from services.analysis.text import Span, Token, fold, fold_aligned, paragraphs, 
 MTLD_THRESHOLD = 0.72
 MATTR_WINDOW = 50
 REPEAT_MIN = 5  # a content stem used this often (outside the theme's key words) is flagged
-REPEAT_MIN_THEME = 9  # the theme's own key words may recur more, but not without limit
+REPEAT_MIN_THEME = 10  # the theme's own key words may recur more, but not without limit
 MAX_REPETITION_ISSUES = 30
-LOW_OVERLAP = 0.03
-HIGH_OVERLAP = 0.35
+EXCESS_REPEATS = 6  # flagged occurrences (from the limit on), summed over stems
+LOW_OVERLAP = 0.02  # ~5th percentile of consecutive-paragraph stem Jaccard in ENEM essays
+HIGH_OVERLAP = 0.3  # above the 99th percentile: paragraphs restate each other
 MIN_REASONING = 2  # causal/conclusive markers expected in a developed essay
 LOW_MTLD = 70.0  # ENEM essays in the shared set: mean MTLD ~116
 _STATS_RE = re.compile(r"\d+(?:[.,]\d+)*\s*(?:%|por\s+cento|mil(?:h(?:õ|o)es|hão)?|bilh(?:õ|o)es)")
@@ -208,7 +209,7 @@ class ArgumentationDimension:
     def _repetitions(
         self, ws: Sequence[Token], essay: EssayInput
     ) -> tuple[list[dict[str, object]], list[Issue]]:
-        """Content stems used too often, with one issue per occurrence past the third."""
+        """Content stems used too often, with one issue per occurrence from the limit on."""
         theme = {
             stem
             for _, stem in self.content_stems(
@@ -226,7 +227,7 @@ class ArgumentationDimension:
                 continue
             shown = occ[0].text.lower()
             stems.append({"stem": stem, "word": shown, "count": len(occ)})
-            for tok in occ[3:]:
+            for tok in occ[limit - 1 :]:
                 if len(issues) >= MAX_REPETITION_ISSUES:
                     break
                 issues.append(
@@ -268,9 +269,9 @@ class ArgumentationDimension:
         if m["mtld"] < LOW_MTLD:
             level -= 40
             reasons.append(f"Vocabulário pouco diversificado (MTLD {m['mtld']:.0f}).")
-        if m["repeated_stems"] >= 3:
+        if m["repeated_stems"] >= 3 or m["repetition_issue_count"] >= EXCESS_REPEATS:
             level -= 40
-            reasons.append(f"{int(m['repeated_stems'])} palavras repetidas em excesso.")
+            reasons.append(f"{int(m['repeated_stems'])} palavra(s) repetida(s) em excesso.")
         if m["paragraphs"] >= 3 and m["progression_overlap_mean"] < LOW_OVERLAP:
             level -= 40
             reasons.append("Parágrafos com pouca ligação temática entre si (ideias desconexas).")
