@@ -233,15 +233,14 @@ def test_settings_reach_every_container_as_elysia_env() -> None:
 
 
 def test_helm_test_hook_submits_an_essay() -> None:
-    (pod,) = of_kind(render({"secrets": {"adminBootstrapKey": "k"}}), "Pod")
+    (pod,) = of_kind(render({"secrets": {"testApiKey": "k"}}), "Pod")
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["args"][0]
     compile(script, "helm-test", "exec")  # the one-liner is valid Python
     assert "/v1/essays" in script and "COMPLETED" in script
     env = {e["name"]: e for e in pod["spec"]["containers"][0]["env"]}
-    assert env["ELYSIA_ADMIN_BOOTSTRAP_KEY"]["valueFrom"]["secretKeyRef"]["name"] == (
-        "elysia-secrets"
-    )
+    ref = env["ELYSIA_TEST_API_KEY"]["valueFrom"]["secretKeyRef"]
+    assert ref == {"name": "elysia-secrets", "key": "ELYSIA_TEST_API_KEY"}
 
 
 def test_network_policies_default_deny() -> None:
