@@ -8,7 +8,8 @@ The SRX segmenter `choppa-srx` (LanguageTool's Portuguese rules) was evaluated a
 rules on 200 ENEM essays (`bench/analysis_speed.py --segmenter`): it was ~13x slower
 (1.5 vs 0.12 ms/essay) and split 27 of the 200 essays differently; in the differences
 inspected it did worse on student writing: it keeps "persiste.Contudo" (missing space) as one
-sentence and cuts a sentence at the colon before a quotation. The hand-written rules are kept and tested.
+sentence and cuts a sentence at the colon before a quotation. The hand-written rules are
+kept and tested.
 
 Sentence splitting is abbreviation-aware ("Sr.", "Dra.", "p. ex.", "art.", "n.º", "etc."),
 keeps decimals ("3,5", "2.5") and ellipses followed by lower case together, treats a closing
