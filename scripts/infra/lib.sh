@@ -130,7 +130,7 @@ spawn() {
   local pidfile="$1" logfile="$2" workdir="$3"
   shift 3
   (
-    cd "$workdir"
+    cd "$workdir" || exit 1
     exec setsid nohup "$@" </dev/null >>"$logfile" 2>&1 9>&-
   ) &
   echo $! >"$pidfile"
@@ -346,7 +346,9 @@ es_start() {
     die "elasticsearch did not start"
   }
   [ -s "$root/es.pid" ] || die "elasticsearch launcher exited without writing $root/es.pid"
-  tr -dc '0-9' <"$root/es.pid" >"$(pid_file elasticsearch)"
+  local es_pid
+  es_pid="$(tr -dc '0-9' <"$root/es.pid")"
+  echo "$es_pid" >"$(pid_file elasticsearch)"
   wait_ready elasticsearch "$READY_TIMEOUT" "$root/logs/elysia-local.log" es_pid es_health
 }
 
@@ -394,7 +396,7 @@ start_service() {
   local s="$1" t0 pid port
   t0="$(now_ms)"
   if [ "$s" = kube ]; then
-    if [ -x "$INFRA_DIR/kube.sh" ] || [ -f "$INFRA_DIR/kube.sh" ]; then
+    if [ -f "$INFRA_DIR/kube.sh" ]; then
       bash "$INFRA_DIR/kube.sh" start 9>&-
       log "kube: up ($(elapsed "$t0"))"
     else
