@@ -131,13 +131,19 @@ def decide(
     current_replicas: int,
     history: Sequence[Recommendation],
     now: float,
+    recommendation: int | None = None,
 ) -> Decision:
     """Choose the replica count for this tick (the HPA's stabilisation over our recommendation).
 
     `history` is the previous ticks' raw recommendations (any order, possibly empty: after an
-    operator restart the windows start afresh from what status kept).
+    operator restart the windows start afresh from what status kept). `recommendation`
+    replaces our raw rule (the benchmark feeds KEDA's list-length rule through the same windows).
     """
-    rec = raw_recommendation(spec, reading, current_replicas)
+    rec = (
+        raw_recommendation(spec, reading, current_replicas)
+        if recommendation is None
+        else recommendation
+    )
     horizon = max(spec.scale_up_stabilization_seconds, spec.scale_down_stabilization_seconds)
     earlier = sorted(
         (r for r in history if now - r.time <= horizon and r.time < now), key=lambda r: r.time
