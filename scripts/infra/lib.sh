@@ -242,6 +242,7 @@ es_root() {
 es_zip() { echo "$CACHE/elasticsearch/elasticsearch-$ES_VERSION.zip"; }
 
 es_install() {
+  require_venv_bin python # the readiness check uses the venv's elasticsearch client
   local java_major
   java_major="$("$(es_java_home)/bin/java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)"
   [ "${java_major:-0}" -ge 17 ] || die "elasticsearch $ES_VERSION needs Java 17+ (found '${java_major:-none}'): apt-get install openjdk-17-jre-headless"
