@@ -4,7 +4,9 @@ Each command group lives in its own module and registers itself on the shared `a
 imported; heavy imports happen inside the commands so `elysia --help` stays instant.
 """
 
+from services.cli import admin as _admin  # noqa: F401  (admin create-tenant, create-key)
 from services.cli import analysis as _analysis  # noqa: F401  (analyze)
+from services.cli import operator as _operator  # noqa: F401  (operator)
 from services.cli import platform as _platform  # noqa: F401  (health, worker, reconcile, serve)
 from services.cli import scoring as _scoring  # noqa: F401  (score, train)
 from services.cli.app import app

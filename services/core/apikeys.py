@@ -45,7 +45,7 @@ def hash_key(full_key: str) -> str:
 
 
 def parse_prefix(full_key: str) -> str | None:
-    parts = full_key.split("_")
+    parts = full_key.split("_", 2)
     if len(parts) != 3 or parts[0] != "ely" or len(parts[1]) != 12 or len(parts[2]) < 32:
         return None
     return parts[1]

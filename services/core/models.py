@@ -183,4 +183,42 @@ class AnalysisJob(Document):
         return ended, len(self.actions)
 
 
-DOCUMENT_MODELS: list[type[Document]] = [Tenant, ApiKey, Essay, AnalysisJob]
+class BatchStatus(StrEnum):
+    UPLOADED = "UPLOADED"  # the CSV is in object storage, ingestion not started
+    INGESTING = "INGESTING"  # rows are being validated and turned into essays and jobs
+    PROCESSING = "PROCESSING"  # every row is ingested; essays are being analysed
+    COMPLETED = "COMPLETED"  # every accepted essay's job has ended
+    FAILED = "FAILED"  # the file could not be ingested at all (see `error`)
+
+
+class Batch(Document):
+    """A CSV upload: its file in S3, ingestion progress, counts, and the aggregated report."""
+
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    tenant_id: str
+    s3_key: str
+    filename: str | None = None
+    status: BatchStatus = BatchStatus.UPLOADED
+    encoding: str | None = None
+    delimiter: str | None = None
+    columns: list[str] = Field(default_factory=list)
+    group_columns: list[str] = Field(default_factory=list)
+    bytes: int = 0
+    rows_total: int = 0
+    rows_accepted: int = 0
+    rows_rejected: int = 0
+    essays_completed: int = 0
+    resume_row: int = 0  # rows before this one are ingested (resumable ingestion)
+    error: str | None = None
+    report: dict[str, Any] | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    ingested_at: datetime | None = None
+    finished_at: datetime | None = None
+
+    class Settings:
+        name = "batches"
+        indexes = [IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)])]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [Tenant, ApiKey, Essay, AnalysisJob, Batch]

@@ -23,7 +23,7 @@ from services.core.submission import SubmissionService
 from services.gateway.deps import AppState
 from services.gateway.errors import install_error_handlers
 from services.gateway.limits import BodySizeLimit
-from services.gateway.routes import essays, health, jobs
+from services.gateway.routes import batches, essays, health, jobs, search, tenants, web, webhooks
 
 
 def build_state(settings: Settings) -> AppState:
@@ -80,6 +80,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         response.headers["X-Request-ID"] = rid[:64]
         return response
 
-    for module in (health, essays, jobs):
+    for module in (health, essays, jobs, batches, search, tenants, webhooks, web):
         app.include_router(module.router)
     return app
