@@ -184,6 +184,9 @@ def build_registry(interval_s: float = DEFAULT_INTERVAL_S) -> kopf.OperatorRegis
     def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
         # Status carries our state; kopf's own progress goes to annotations only.
         settings.persistence.finalizer = f"{GROUP}/autoscaler"
+        # Least privilege: no cluster-wide list/watch of Namespaces and CRDs. The operator
+        # serves the namespaces it is given and the AnalyzerPool CRD present at start-up.
+        settings.scanning.disabled = True
         settings.posting.level = logging.INFO
 
     @kopf.timer(GROUP, VERSION, PLURAL, interval=interval_s, registry=registry, id="autoscale")

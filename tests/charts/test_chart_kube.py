@@ -152,3 +152,100 @@ def test_operator_cannot_touch_another_namespace(
         }
     )
     assert review.status.allowed is False
+
+
+def test_operator_runs_with_only_its_service_account_rights(
+    installed: tuple[str, str, Any],
+    kube_api: Any,
+    kubeconfig: Path,
+    tmp_path: Path,
+    redis_server: None,
+    settings: Any,
+) -> None:
+    """The chart's Role is not only narrow but sufficient: the operator, authenticated with a
+    token of its own ServiceAccount (TokenRequest API), scales the chart's grammar workers."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    import redis
+    import yaml
+    from kubernetes import client
+
+    from operators.autoscaler.readings import queue_key
+    from tests.conftest import ROOT
+    from tests.operators.test_operator_cli import LAUNCH, free_port
+
+    namespace, _, _ = installed
+    core = client.CoreV1Api(kube_api)
+    token = core.create_namespaced_service_account_token(
+        "elysia-operator", namespace, {"spec": {"expirationSeconds": 3600}}
+    ).status.token
+    config = yaml.safe_load(kubeconfig.read_text())
+    config["users"][0]["user"] = {"token": token}
+    sa_kubeconfig = tmp_path / "operator-sa.kubeconfig"
+    sa_kubeconfig.write_text(yaml.safe_dump(config))
+
+    prefix = f"{settings.queue_prefix}{uuid.uuid4().hex[:4]}:"
+    r = redis.Redis.from_url(settings.redis_url)
+    durations = f"{prefix}elysia:durations:grammar"
+    backlog = f"rq:queue:{prefix}grammar"
+    r.lpush(durations, *["3.0"] * 10)
+    r.rpush(backlog, *[f"j{i}" for i in range(600)])  # ceil(600 × 3 / 300) = 6
+    apps = client.AppsV1Api(kube_api)
+    assert (
+        apps.read_namespaced_deployment_scale("elysia-worker-grammar", namespace).spec.replicas == 2
+    )
+
+    env = {
+        **os.environ,
+        "KUBECONFIG": str(sa_kubeconfig),
+        "ELYSIA_REDIS_URL": settings.redis_url,
+        "ELYSIA_QUEUE_PREFIX": prefix,
+    }
+    log_path = tmp_path / "operator.log"
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                LAUNCH,
+                "operator",
+                "-n",
+                namespace,
+                "--interval",
+                "1",
+                "--liveness",
+                f"http://127.0.0.1:{free_port()}/healthz",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 20
+            replicas = 2
+            while time.monotonic() < deadline and replicas != 6:
+                time.sleep(0.5)
+                scale = apps.read_namespaced_deployment_scale("elysia-worker-grammar", namespace)
+                replicas = scale.spec.replicas
+            custom = client.CustomObjectsApi(kube_api)
+            pool = custom.get_namespaced_custom_object(
+                "elysia.io", "v1alpha1", namespace, "analyzerpools", "elysia-grammar"
+            )
+        finally:
+            proc.terminate()
+            proc.wait(20)
+            r.delete(durations, backlog, queue_key(settings, "grammar"))
+    output = log_path.read_text()
+    assert replicas == 6, output[-3000:]
+    assert pool["status"]["desiredReplicas"] == 6 and pool["status"]["backlog"] == 600
+    assert "Forbidden" not in output and "403" not in output, output[-3000:]
+    events = [
+        e
+        for e in core.list_namespaced_event(namespace).items
+        if e.involved_object.name == "elysia-grammar"
+    ]
+    assert any(e.reason == "ScaleUp" for e in events)
