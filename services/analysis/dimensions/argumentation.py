@@ -30,8 +30,8 @@ MAX_REPETITION_ISSUES = 30
 EXCESS_REPEATS = 6  # flagged occurrences (from the limit on), summed over stems
 LOW_OVERLAP = 0.02  # ~5th percentile of consecutive-paragraph stem Jaccard in ENEM essays
 HIGH_OVERLAP = 0.3  # above the 99th percentile: paragraphs restate each other
-MIN_REASONING = 4  # causal/conclusive markers expected in a developed essay
-LOW_MTLD = 80.0  # ENEM essays in the shared set: mean MTLD ~116
+MIN_REASONING = 2  # causal/conclusive markers expected in a developed essay
+LOW_MTLD = 90.0  # ENEM essays in the shared set: mean MTLD ~116
 MIN_SUPPORT = 0.5  # share of development paragraphs with evidence/examples/statistics
 STRONG_SUPPORT = 4  # evidence + example + statistic markers for the top level
 _STATS_RE = re.compile(r"\d+(?:[.,]\d+)*\s*(?:%|por\s+cento|mil(?:h(?:õ|o)es|hão)?|bilh(?:õ|o)es)")
@@ -250,10 +250,10 @@ class ArgumentationDimension:
     def _level(m: dict[str, float], n_words: int) -> tuple[int | None, list[str]]:
         """160 minus 40 per weakness, floor 40; 200 only with no weakness and strong support.
 
-        The start, the thresholds and the bonus were chosen on the first 800 essays of the
-        shared ENEM set (mean absolute error 37.5 points against the graders, Pearson r 0.27):
-        graders give 200 in C3 rarely, so the estimate must earn it. A heuristic; the trained
-        scorer has the final word.
+        Start, thresholds and bonus were chosen for quadratic weighted kappa on half of the
+        shared ENEM set's prompts; on the other half (2,102 essays) the estimate reaches QWK 0.20
+        (MAE 45 points): surface proxies say little about the quality of arguments. A heuristic
+        estimate; the trained scorer, which reads these metrics as features, has the final word.
         """
         if n_words == 0:
             return 0, ["Texto vazio."]
