@@ -116,3 +116,17 @@ def test_empty_text(dim: ArgumentationDimension) -> None:
     result = _run(dim, "")
     assert result.level == 0
     assert result.metrics["mtld"] == 0
+
+
+def test_concurrent_use_gives_the_sequential_results(dim: ArgumentationDimension) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        "Segundo o IBGE, 30% dos jovens trabalham.\nPortanto, a escola perde alunos, pois falta.",
+        "A violência cresce. A violência assusta. Há violência. Violência urbana. Violência!",
+        "Por exemplo, a lei garante direitos.\nLogo, cabe ao Estado agir.\nEm suma, é urgente.",
+    ] * 4
+    expected = [dim.analyse(EssayInput(text=t)).model_dump() for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(lambda t: dim.analyse(EssayInput(text=t)).model_dump(), texts))
+    assert got == expected

@@ -147,3 +147,17 @@ def test_empty_text(dim: CohesionDimension) -> None:
     result = _run(dim, "")
     assert result.level == 0
     assert result.metrics["connectives_total"] == 0
+
+
+def test_concurrent_use_gives_the_sequential_results(dim: CohesionDimension) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    texts = [
+        "Além disso, a escola forma. Portanto, é vital.\nContudo, falta verba onde importa.",
+        "Vivemos uma época onde tudo muda. Entretanto, há esperança, visto que a juventude age.",
+        "A tecnologia avança. A tecnologia muda hábitos. Mas isso é bom. Mas há riscos.",
+    ] * 4
+    expected = [dim.analyse(EssayInput(text=t)).model_dump() for t in texts]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        got = list(pool.map(lambda t: dim.analyse(EssayInput(text=t)).model_dump(), texts))
+    assert got == expected
