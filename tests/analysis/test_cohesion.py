@@ -161,3 +161,11 @@ def test_concurrent_use_gives_the_sequential_results(dim: CohesionDimension) -> 
     with ThreadPoolExecutor(max_workers=6) as pool:
         got = list(pool.map(lambda t: dim.analyse(EssayInput(text=t)).model_dump(), texts))
     assert got == expected
+
+
+def test_relations_of_ambiguous_entries() -> None:
+    lex = ConnectiveLexicon()
+    assert lex.relation_of("ou seja") == "explanation"
+    assert lex.relation_of("isto é") == "explanation"
+    assert lex.relation_of("em seguida") == "sequencing"
+    assert lex.relation_of("bem como") == "addition"
