@@ -62,11 +62,33 @@ read_pid() {
   [ -s "$f" ] && tr -dc '0-9' <"$f"
 }
 
-# "Running" = our PID file names a live process AND the port answers.
-service_running() {
+# True when PID is alive AND is the server of SERVICE (its command line says so). A PID file that
+# outlived its process (a reboot, a crash) may name an unrelated process that got the same PID:
+# that one must never be waited for, let alone killed.
+pid_is_service() {
+  local cmd
+  pid_alive "${2:-}" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$2/cmdline" 2>/dev/null)" || return 1
+  case "$1" in
+    redis) [[ "$cmd" == *redis-server*":$REDIS_PORT"* ]] ;;
+    mongodb) [[ "$cmd" == *secantusd-py*"--port $MONGODB_PORT"* ]] ;;
+    s3) [[ "$cmd" == *moto_server*"-p $S3_PORT"* ]] ;;
+    elasticsearch) [[ "$cmd" == *org.elasticsearch.bootstrap.Elasticsearch* ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# The PID from SERVICE's PID file if that process is still our server; else nothing, and a stale
+# PID file is removed.
+our_pid() {
   local pid
   pid="$(read_pid "$1" || true)"
-  pid_alive "$pid" && port_open "$(service_port "$1")"
+  [ -n "$pid" ] || return 0
+  if pid_is_service "$1" "$pid"; then
+    echo "$pid"
+  else
+    rm -f "$(pid_file "$1")"
+  fi
 }
 
 # Every descendant of a PID (children first found, recursively), from /proc via ps.
@@ -406,7 +428,7 @@ start_service() {
     return 0
   fi
   port="$(service_port "$s")"
-  pid="$(read_pid "$s" || true)"
+  pid="$(our_pid "$s")"
   if pid_alive "$pid" && port_open "$port"; then
     log "$s: already running (pid $pid, 127.0.0.1:$port)"
     return 0
@@ -428,6 +450,9 @@ start_service() {
   esac
   if pid_alive "$pid"; then
     log "$s: pid $pid is alive but port $port is not answering yet; waiting"
+    local logfile="$LOG_DIR/$s.log"
+    [ "$s" = elasticsearch ] && logfile="$(es_root)/logs/elysia-local.log"
+    wait_ready "$s" "$READY_TIMEOUT" "$logfile" "our_pid $s" check_service
   else
     rm -f "$(pid_file "$s")"
     case "$s" in
@@ -462,7 +487,7 @@ stop_service() {
     return 0
   fi
   port="$(service_port "$s")"
-  pid="$(read_pid "$s" || true)"
+  pid="$(our_pid "$s")"
   if ! pid_alive "$pid"; then
     rm -f "$(pid_file "$s")"
     if port_open "$port"; then
