@@ -38,11 +38,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOME=/tmp \
     XDG_CACHE_HOME=/tmp/.cache \
     TMPDIR=/tmp
-RUN if [ "${INSTALL_HUNSPELL_PT_BR}" = "1" ]; then \
-        apt-get update \
-     && apt-get install -y --no-install-recommends hunspell-pt-br \
-     && rm -rf /var/lib/apt/lists/*; \
-    fi \
+# libgomp1/libstdc++6: OpenMP and C++ runtimes for wheels that do not bundle them (LightGBM).
+RUN extra="" \
+ && if [ "${INSTALL_HUNSPELL_PT_BR}" = "1" ]; then extra="hunspell-pt-br"; fi \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends libgomp1 libstdc++6 ${extra} \
+ && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 elysia \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /tmp \
         --shell /usr/sbin/nologin elysia
