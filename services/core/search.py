@@ -1,22 +1,69 @@
 """Search index (Elasticsearch, official client): consolidated essays, always scoped by tenant.
 
-Indices are versioned (`{prefix}-essays-v{n}`) behind one alias (`{prefix}-essays`) so a rebuild can
-fill a new index and switch the alias atomically. Every query goes through `search()`, which wraps
-the caller's query in a `bool.filter` on `tenant_id` that the caller cannot remove.
+Indices are versioned (`{prefix}-essays-v{n}`) behind one alias (`{prefix}-essays`): a rebuild
+fills a new index and switches the alias in one atomic `_aliases` call, so readers never see an
+empty or half-built index. While a rebuild runs, a second alias (`{prefix}-essays-building`) names
+the new index and every write (index, bulk, delete) goes to both, so nothing written during the
+rebuild is lost when the alias moves. Every query goes through `search()`, which wraps the
+caller's query in a `bool.filter` on `tenant_id` that the caller cannot remove.
+
+Text analysis (see docs/search.md): `text`, `title`, `feedback` and `prompt_text` use the
+`brazilian` analyzer (stemmed, Portuguese stop words); a `.folded` sub-field (lowercase, stop
+words, asciifolding, Brazilian stemmer) makes "educacao" find "educação"; `text.exact` keeps every
+word as written (lowercased, no stemming, no stop words) for "the word 'onde'" searches.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from elasticsearch import Elasticsearch, NotFoundError
-from elasticsearch.helpers import bulk
+from elasticsearch.helpers import streaming_bulk
 
 from services.core.config import Settings
 
+# Bump when the mappings or analysis change: `elysia search status` reports indices built with an
+# older schema, and `elysia search reindex` rebuilds them.
+SCHEMA_VERSION = 2
+
+COMPETENCIES: tuple[str, ...] = ("c1", "c2", "c3", "c4", "c5")
+
+ANALYSIS: dict[str, Any] = {
+    "filter": {
+        "pt_stop": {"type": "stop", "stopwords": "_brazilian_"},
+        "pt_stem": {"type": "stemmer", "language": "brazilian"},
+    },
+    "analyzer": {
+        # Stop words are removed before folding: the list is accented ("não", "é").
+        "pt_folded": {
+            "type": "custom",
+            "tokenizer": "standard",
+            "filter": ["lowercase", "pt_stop", "asciifolding", "pt_stem"],
+        },
+        "pt_exact": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase"]},
+    },
+}
+
+
+def _pt_text(exact: bool = False, offsets: bool = False) -> dict[str, Any]:
+    """A Portuguese text field with its folded (and optionally exact-words) sub-fields.
+
+    `offsets` stores character offsets in the postings, which lets the unified highlighter
+    work on long essays without re-analysing them (cheaper than term vectors).
+    """
+    extra: dict[str, Any] = {"index_options": "offsets"} if offsets else {}
+    fields: dict[str, Any] = {"folded": {"type": "text", "analyzer": "pt_folded", **extra}}
+    if exact:
+        fields["exact"] = {"type": "text", "analyzer": "pt_exact", **extra}
+    return {"type": "text", "analyzer": "brazilian", "fields": fields, **extra}
+
+
 ESSAY_MAPPINGS: dict[str, Any] = {
     "dynamic": "strict",
+    "_meta": {"schema": SCHEMA_VERSION},
     "properties": {
         "tenant_id": {"type": "keyword"},
         "essay_id": {"type": "keyword"},
@@ -24,15 +71,23 @@ ESSAY_MAPPINGS: dict[str, Any] = {
         "external_id": {"type": "keyword"},
         "batch_id": {"type": "keyword"},
         "prompt_id": {"type": "keyword"},
+        "prompt_text": _pt_text(),
         "language": {"type": "keyword"},
         "rubric": {"type": "keyword"},
         "status": {"type": "keyword"},
-        "title": {"type": "text", "fields": {"exact": {"type": "keyword", "ignore_above": 512}}},
-        "text": {"type": "text", "term_vector": "with_positions_offsets"},
-        "text_folded": {"type": "text", "analyzer": "whitespace"},
-        "feedback": {"type": "text"},
+        "title": {
+            **_pt_text(offsets=True),
+            "fields": {
+                "folded": {"type": "text", "analyzer": "pt_folded", "index_options": "offsets"},
+                "words": {"type": "text", "analyzer": "pt_exact", "index_options": "offsets"},
+                "exact": {"type": "keyword", "ignore_above": 512},
+            },
+        },
+        "text": _pt_text(exact=True, offsets=True),
+        "feedback": _pt_text(offsets=True),
         "groups": {"type": "flattened"},
-        "levels": {"properties": {c: {"type": "integer"} for c in ("c1", "c2", "c3", "c4", "c5")}},
+        "group_pairs": {"type": "keyword"},
+        "levels": {"properties": {c: {"type": "integer"} for c in COMPETENCIES}},
         "total": {"type": "integer"},
         "annulled": {"type": "boolean"},
         "flags": {"type": "keyword"},
@@ -41,6 +96,12 @@ ESSAY_MAPPINGS: dict[str, Any] = {
         "created_at": {"type": "date"},
         "completed_at": {"type": "date"},
     },
+}
+
+INDEX_SETTINGS: dict[str, Any] = {
+    "number_of_shards": 1,
+    "number_of_replicas": 0,
+    "analysis": ANALYSIS,
 }
 
 
@@ -60,63 +121,116 @@ class SearchIndex:
         self.settings = settings
         self.es = client or es_client(settings)
         self.alias = settings.es_alias
+        self.building_alias = f"{self.alias}-building"
 
     def index_name(self, version: int) -> str:
         return f"{self.alias}-v{version}"
 
-    def ensure(self) -> str:
-        """Create the template and the first index behind the alias if missing; return it."""
+    def put_template(self) -> None:
+        """The template every `{alias}-v*` index is created with (mappings + analysis)."""
         self.es.indices.put_index_template(
             name=self.alias,
             index_patterns=[f"{self.alias}-v*"],
-            template={
-                "settings": {"number_of_shards": 1, "number_of_replicas": 0},
-                "mappings": ESSAY_MAPPINGS,
-            },
+            template={"settings": INDEX_SETTINGS, "mappings": ESSAY_MAPPINGS},
             priority=100,
         )
+
+    def ensure(self) -> str:
+        """Create the template and the first index behind the alias if missing; return it."""
+        self.put_template()
         current = self.current_index()
         if current is not None:
             return current
-        name = self.index_name(1)
+        name = self.index_name(self.next_version())
         if not self.es.indices.exists(index=name):
-            self.es.indices.create(index=name)
+            self.es.options(ignore_status=400).indices.create(index=name)
         self.es.indices.put_alias(index=name, name=self.alias)
         return name
 
-    def current_index(self) -> str | None:
+    def _aliased(self, alias: str) -> list[str]:
         try:
-            aliases = self.es.indices.get_alias(name=self.alias)
+            return sorted(self.es.indices.get_alias(name=alias).body)
         except NotFoundError:
-            return None
-        names = sorted(aliases.body)
+            return []
+
+    def current_index(self) -> str | None:
+        names = self._aliased(self.alias)
         return names[-1] if names else None
+
+    def versions(self) -> list[str]:
+        """Every concrete index of this prefix, oldest first."""
+        found = self.es.indices.get(index=f"{self.alias}-v*", ignore_unavailable=True).body
+        return sorted(found, key=_version_of)
+
+    def next_version(self) -> int:
+        existing = [_version_of(name) for name in self.versions()]
+        return max(existing, default=0) + 1
+
+    def write_targets(self) -> list[str]:
+        """Where writes go: the live index, plus the one being rebuilt if a rebuild runs."""
+        names = self._aliased(f"{self.alias},{self.building_alias}")
+        return names or [self.alias]
 
     def index(self, doc_id: str, document: Mapping[str, Any], refresh: bool = False) -> None:
         """Index (or overwrite: the document id is the essay id) one document."""
-        self.es.index(
-            index=self.alias,
-            id=doc_id,
-            document=dict(document),
-            refresh="wait_for" if refresh else None,
-        )
+        for target in self.write_targets():
+            self.es.index(
+                index=target,
+                id=doc_id,
+                document=dict(document),
+                refresh="wait_for" if refresh else None,
+            )
 
     def bulk_index(
         self, documents: Iterable[tuple[str, Mapping[str, Any]]], refresh: bool = False
     ) -> int:
+        """Index many documents (batches); returns how many the live index accepted."""
+        targets = self.write_targets()
+        pairs = [(doc_id, dict(doc)) for doc_id, doc in documents]
+        accepted = 0
+        for position, target in enumerate(targets):
+            ok = self._bulk(target, pairs, op_type="index", refresh=refresh)
+            if position == 0:
+                accepted = ok
+        return accepted
+
+    def _bulk(
+        self,
+        target: str,
+        pairs: Iterable[tuple[str, Mapping[str, Any]]],
+        op_type: str,
+        refresh: bool = False,
+        chunk_size: int = 500,
+    ) -> int:
+        """Bulk-write to one index; with op_type `create`, documents already there are kept."""
         actions = (
-            {"_op_type": "index", "_index": self.alias, "_id": doc_id, "_source": dict(doc)}
-            for doc_id, doc in documents
+            {"_op_type": op_type, "_index": target, "_id": doc_id, "_source": doc}
+            for doc_id, doc in pairs
         )
-        ok, _ = bulk(self.es, actions, refresh="wait_for" if refresh else False)
-        return int(ok)
+        ok = 0
+        for success, item in streaming_bulk(
+            self.es,
+            actions,
+            chunk_size=chunk_size,
+            raise_on_error=False,
+            refresh="wait_for" if refresh else False,
+        ):
+            if success:
+                ok += 1
+            elif _status_of(item) != 409 or op_type != "create":
+                raise RuntimeError(f"bulk indexing into {target} failed: {item}")
+        return ok
 
     def delete(self, doc_id: str, refresh: bool = False) -> bool:
-        try:
-            self.es.delete(index=self.alias, id=doc_id, refresh="wait_for" if refresh else None)
-        except NotFoundError:
-            return False
-        return True
+        """Remove the document from the live index and from one being rebuilt."""
+        found = False
+        for target in self.write_targets():
+            try:
+                self.es.delete(index=target, id=doc_id, refresh="wait_for" if refresh else None)
+                found = True
+            except NotFoundError:
+                continue
+        return found
 
     def get(self, tenant_id: str, doc_id: str) -> dict[str, Any] | None:
         """One document, only if it belongs to `tenant_id`."""
@@ -134,18 +248,162 @@ class SearchIndex:
         request["query"] = {
             "bool": {"must": [inner], "filter": [{"term": {"tenant_id": tenant_id}}]}
         }
-        response = self.es.search(index=self.alias, **request)
+        try:
+            response = self.es.search(index=self.alias, **request)
+        except NotFoundError as exc:
+            if exc.error != "index_not_found_exception":
+                raise
+            # Nothing was ever indexed (first start, or after `elysia search reset`).
+            return {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}}
         return dict(response.body)
+
+    def count(self, tenant_id: str | None = None) -> int:
+        query = {"term": {"tenant_id": tenant_id}} if tenant_id else {"match_all": {}}
+        return int(self.es.count(index=self.alias, query=query)["count"])
+
+    def ids(self, index: str | None = None) -> set[str]:
+        """Every document id of an index (reconciliation and reindex checks; scans by id)."""
+        found: set[str] = set()
+        after: list[Any] | None = None
+        while True:
+            extra: dict[str, Any] = {"search_after": after} if after else {}
+            page = self.es.search(
+                index=index or self.alias,
+                size=5000,
+                source=False,
+                sort=[{"essay_id": "asc"}],
+                query={"match_all": {}},
+                **extra,
+            )
+            hits = page["hits"]["hits"]
+            if not hits:
+                return found
+            found.update(hit["_id"] for hit in hits)
+            after = hits[-1]["sort"]
 
     def refresh(self) -> None:
         self.es.indices.refresh(index=self.alias)
 
+    def rebuild(
+        self,
+        documents: Iterable[tuple[str, Mapping[str, Any]]],
+        keep_old: bool = False,
+        grace_s: float = 2.0,
+    ) -> RebuildReport:
+        """Fill a new versioned index from `documents`, then switch the alias atomically."""
+        build = self.begin_rebuild()
+        try:
+            for chunk in _chunks(documents, 1000):
+                build.written += self.write_rebuild(build, chunk)
+        except BaseException:
+            self.abort_rebuild(build)
+            raise
+        return self.finish_rebuild(build, keep_old=keep_old, grace_s=grace_s)
+
+    def begin_rebuild(self) -> RebuildReport:
+        """Create the next versioned index and route live writes to it too (building alias).
+
+        From this moment every `index`/`bulk_index`/`delete` also reaches the new index, so a
+        snapshot read after this call plus the live writes cover everything.
+        """
+        self.put_template()
+        build = RebuildReport(
+            index=self.index_name(self.next_version()),
+            previous=self._aliased(self.alias),
+            started=time.perf_counter(),
+        )
+        self.es.indices.create(
+            index=build.index, settings={"refresh_interval": "-1", "number_of_replicas": 0}
+        )
+        self.es.indices.update_aliases(
+            actions=[{"add": {"index": build.index, "alias": self.building_alias}}]
+        )
+        return build
+
+    def write_rebuild(
+        self, build: RebuildReport, documents: Iterable[tuple[str, Mapping[str, Any]]]
+    ) -> int:
+        """Write snapshot documents with `create`: a newer live write is never overwritten."""
+        return self._bulk(build.index, documents, op_type="create")
+
+    def finish_rebuild(
+        self, build: RebuildReport, keep_old: bool = False, grace_s: float = 2.0
+    ) -> RebuildReport:
+        """Refresh, switch the alias in one atomic call, then drop the old indices.
+
+        Old indices are deleted only after `grace_s`, so queries already routed to them finish.
+        """
+        self.es.indices.put_settings(index=build.index, settings={"refresh_interval": None})
+        self.es.indices.refresh(index=build.index)
+        actions: list[dict[str, Any]] = [
+            {"remove": {"index": name, "alias": self.alias}} for name in build.previous
+        ]
+        actions.append({"add": {"index": build.index, "alias": self.alias}})
+        actions.append({"remove": {"index": build.index, "alias": self.building_alias}})
+        self.es.indices.update_aliases(actions=actions)
+        if build.previous and not keep_old:
+            time.sleep(grace_s)
+            self.es.options(ignore_status=404).indices.delete(index=",".join(build.previous))
+        build.documents = int(self.es.count(index=build.index)["count"])
+        build.seconds = time.perf_counter() - build.started
+        return build
+
+    def abort_rebuild(self, build: RebuildReport) -> None:
+        """Drop a half-built index (the alias never pointed to it)."""
+        self.es.options(ignore_status=404).indices.delete(index=build.index)
+
     def drop_all(self) -> None:
         """Delete every index of this prefix (tests and `elysia search reset` only)."""
-        names = list(self.es.indices.get(index=f"{self.alias}-v*", ignore_unavailable=True).body)
+        names = self.versions()
         if names:  # deletes need explicit names (action.destructive_requires_name)
             self.es.indices.delete(index=",".join(names))
         self.es.options(ignore_status=404).indices.delete_index_template(name=self.alias)
+
+
+@dataclass
+class RebuildReport:
+    """A rebuild in progress, then what it did (printed by `elysia search reindex`)."""
+
+    index: str
+    previous: list[str]
+    started: float
+    written: int = 0
+    documents: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "previous": self.previous,
+            "documents": self.documents,
+            "written": self.written,
+            "seconds": round(self.seconds, 2),
+        }
+
+
+def _version_of(name: str) -> int:
+    tail = name.rsplit("-v", 1)[-1]
+    return int(tail) if tail.isdigit() else 0
+
+
+def _status_of(item: Mapping[str, Any]) -> int | None:
+    for value in item.values():
+        if isinstance(value, Mapping) and "status" in value:
+            return int(value["status"])
+    return None
+
+
+def _chunks(
+    documents: Iterable[tuple[str, Mapping[str, Any]]], size: int
+) -> Iterable[list[tuple[str, Mapping[str, Any]]]]:
+    chunk: list[tuple[str, Mapping[str, Any]]] = []
+    for pair in documents:
+        chunk.append(pair)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def essay_document(essay: Any, job: Any, text: str) -> dict[str, Any]:
@@ -158,6 +416,12 @@ def essay_document(essay: Any, job: Any, text: str) -> dict[str, Any]:
         dimension_result = action.result or {}
         feedback.extend(dimension_result.get("feedback", []))
         categories.update(issue["category"] for issue in dimension_result.get("issues", []))
+    groups: dict[str, str] = dict(essay.groups or {})
+    levels = {
+        key.lower(): int(value)
+        for key, value in (score.get("levels") or {}).items()
+        if key.lower() in COMPETENCIES and value is not None
+    }
     return {
         "tenant_id": essay.tenant_id,
         "essay_id": essay.id,
@@ -165,15 +429,16 @@ def essay_document(essay: Any, job: Any, text: str) -> dict[str, Any]:
         "external_id": essay.external_id,
         "batch_id": essay.batch_id,
         "prompt_id": essay.prompt_id,
+        "prompt_text": essay.prompt_text,
         "language": essay.language,
         "rubric": essay.rubric,
         "status": job.status.value,
         "title": essay.title,
         "text": text,
-        "text_folded": fold_for_search(text),
         "feedback": feedback,
-        "groups": essay.groups,
-        "levels": score.get("levels", {}),
+        "groups": groups,
+        "group_pairs": group_pairs(groups),
+        "levels": levels,
         "total": score.get("total"),
         "annulled": bool(score.get("annulled", False)),
         "flags": score.get("flags", []),
@@ -184,9 +449,29 @@ def essay_document(essay: Any, job: Any, text: str) -> dict[str, Any]:
     }
 
 
+def group_pairs(groups: Mapping[str, str]) -> list[str]:
+    """`column=value` keywords: one terms aggregation then counts every group of every column."""
+    return sorted(f"{column}={value}" for column, value in groups.items())
+
+
 def fold_for_search(text: str) -> str:
-    """Accent-folded, lower-cased words: the field that makes "educacao" find "educação"."""
+    """Accent-folded, lower-cased text (the application-side twin of the `.folded` analyzers).
+
+    Kept for callers that compare text outside Elasticsearch; the index itself folds with
+    `asciifolding`, so the same spelling rules apply to documents and queries.
+    """
     import unicodedata
 
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
+__all__ = [
+    "COMPETENCIES",
+    "ESSAY_MAPPINGS",
+    "RebuildReport",
+    "SearchIndex",
+    "essay_document",
+    "fold_for_search",
+    "group_pairs",
+]
