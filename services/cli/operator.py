@@ -39,6 +39,9 @@ def operator(
     namespaces = list(namespace)
     if not namespaces and os.environ.get("POD_NAMESPACE"):
         namespaces = [os.environ["POD_NAMESPACE"]]
+    if kubeconfig:
+        # kopf's own login reads $KUBECONFIG; keep it and the API client on the same file.
+        os.environ["KUBECONFIG"] = kubeconfig
     ctx = build_context(Settings(), kubeconfig=kubeconfig)
     kopf.run(
         registry=build_registry(interval),
