@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Rank of the sources when two findings overlap: a hand-written project rule knows the ENEM
-# context best, Lightproof's curated patterns come next, the spelling dictionary last.
-SOURCE_PRIORITY = {"project": 0, "lightproof": 1, "spelling": 2}
+# context best; an unknown word comes next (a Lightproof pattern that spans a misspelt word
+# usually misread it: "A poluissão" is not an article-noun agreement slip); Lightproof last.
+SOURCE_PRIORITY = {"project": 0, "spelling": 1, "lightproof": 2}
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,7 +60,12 @@ ENABLED_OPTIONS: frozenset[str] = frozenset(
     }
 )
 
+# Spacing around punctuation, quotes and brackets: typing conventions, not the written norm
+# ENEM grades (and crawled essays are full of encoding artefacts there).
+DROPPED_CATEGORIES: frozenset[str] = frozenset({"typography"})
+
 LITERALS_FILE = "literals.json.gz"
+_LOCAL_CONTEXT_RE = re.compile(r"v\w+\.search\(TEXT\)")
 _OPTION_RE = re.compile(r'option\(LOCALE,\s*"(\w+)"\)')
 _MIN_LITERAL = 2
 
@@ -91,6 +96,10 @@ class LightproofRule:
     condition: str | None
     literal: str
     category: str
+    # The paronym rules ("publica" -> "pública") test a context regex on the whole paragraph,
+    # so one noun reading anywhere flags every verb reading; they get the sentence up to the
+    # match instead, which makes the context local to the word.
+    local_context: bool = False
     _compiled: _Compiled | None = None
     broken: bool = False
 
@@ -150,6 +159,11 @@ def categorise(message: str, options: Iterable[str]) -> str:
         if option in opts:
             return category
     keywords = (
+        ("espaço", "typography"),
+        ("intervalo extra", "typography"),
+        ("pontuação extra", "typography"),
+        ("aspa", "typography"),
+        ("parêntese", "typography"),
         ("crase", "grammar.crase"),
         ("concord", "grammar.agreement"),
         ("invariável", "grammar.agreement"),
@@ -170,6 +184,7 @@ def categorise(message: str, options: Iterable[str]) -> str:
         ("preposição", "grammar.regency"),
         ("transitivo", "grammar.regency"),
         ("simplifique", "style.wordiness"),
+        ("melhor se substituir", "style.wordiness"),
         ("arcaica", "style.wordiness"),
     )
     for key, category in keywords:
@@ -285,6 +300,10 @@ class LightproofEngine:
                 disabled += 1
                 continue
             literal = literals[index]
+            category = categorise(message, options)
+            if category in DROPPED_CATEGORIES:
+                disabled += 1
+                continue
             rules.append(
                 LightproofRule(
                     index=index,
@@ -293,7 +312,8 @@ class LightproofEngine:
                     message=message,
                     condition=condition,
                     literal=literal if len(literal) >= _MIN_LITERAL else "",
-                    category=categorise(message, options),
+                    category=category,
+                    local_context=bool(_LOCAL_CONTEXT_RE.match(condition or "")),
                 )
             )
         self.rules: tuple[LightproofRule, ...] = tuple(rules)
@@ -336,7 +356,8 @@ class LightproofEngine:
             if compiled is None:
                 continue
             for m in compiled.regex.finditer(sentence):
-                finding = self._finding(rule, compiled, m, offset, paragraph)
+                context = sentence[: m.end()] if rule.local_context else paragraph
+                finding = self._finding(rule, compiled, m, offset, context)
                 if finding is not None:
                     yield finding
 
@@ -346,11 +367,11 @@ class LightproofEngine:
         compiled: _Compiled,
         m: re.Match[str],
         offset: int,
-        paragraph: str,
+        context: str,
     ) -> Finding | None:
         if m.end() == m.start():
             return None
-        scope = {"m": m, "TEXT": paragraph, "LOCALE": self._locale}
+        scope = {"m": m, "TEXT": context, "LOCALE": self._locale}
         try:
             if compiled.condition is not None and not eval(
                 compiled.condition, self._namespace, scope

@@ -88,7 +88,7 @@ def _list(words: str) -> tuple[str, ...]:
 
 
 _CLAUSE_STARTERS = _list(
-    "o a os as um uma isso isto aquilo ele ela eles elas nós eu você vocês não também ainda "
+    "o a os as isso isto aquilo ele ela eles elas nós eu você vocês não também ainda "
     "nem sim é há se quando infelizmente muitos muitas nenhum nenhuma ninguém esse essa "
     "esses essas este esta estes estas tal tais hoje sua seu suas seus nossa nosso nada "
     "poucos poucas pouco existe existem faltam falta continua continuam segue seguem"
@@ -130,8 +130,9 @@ _FEMININE_NOUNS = frozenset(
     )
 )
 _NEEDS_A_BEFORE = _list(
-    "devido relação referente referência graças frente junto face rumo chegaram chegou "
-    "chegam chega chegar chegamos direito acesso combate obediência resistência adesão "
+    "devido relação referente referência graças frente junto face rumo chegaram chegam "
+    "chegamos chegarão chegariam voltaram voltam retornaram retornam "
+    "direito acesso combate obediência resistência adesão "
     "aversão submetidos submetidas submetido submetida sujeitos sujeitas sujeito sujeita "
     "ligado ligada ligados ligadas relacionado relacionada relacionados relacionadas "
     "prejudicial prejudiciais nocivo nociva nocivos nocivas favorável favoráveis "
@@ -145,6 +146,7 @@ _PLURAL_DETERMINERS = _list(
 )
 _NOT_VERBS_AFTER_PLURAL = frozenset(
     _list(
+        "para pela pelo nada acima abaixo fora dentro agora ante após perante "
         "entre sobre contra desde perante conforme segundo mediante durante sobre onde "
         "enquanto sempre nunca antes ainda também hoje este esta esse essa toda todo "
         "dessa desse nessa nesse numa naquela naquele cada"
@@ -172,81 +174,22 @@ def _feminine_after(m: re.Match[str], _sentence: str) -> bool:
     return _feminine_singular(m.group("n"))
 
 
+# Words after which "por que" is right: verbs of asking/knowing (indirect question), nouns
+# of cause ("o motivo por que" = pelo qual) and verbs governing "por" ("lutar por que…").
+_POR_QUE_OK_PREFIXES = _list(
+    "sab sei saib pergunt question indag entend compreend descobr explic investig analis "
+    "mostr revel ver vej discut debat reflet refli pens imagin perceb not observ esclarec "
+    "justific dizer diz disse motivo razão razões causa lut torc opt clam zel esper ans "
+    "anseia pel é era foi ser seja são reflex quest"
+)
+
+
 def _por_que_as_porque(m: re.Match[str], sentence: str) -> bool:
     """ "por que" in a statement, after a clause, where the causal "porque" was meant."""
     before = m.group("b").lower()
-    interrogative_verbs = {
-        "saber",
-        "sabe",
-        "sabem",
-        "sabia",
-        "pergunta",
-        "perguntam",
-        "perguntar",
-        "perguntou",
-        "entender",
-        "entende",
-        "entendem",
-        "explica",
-        "explicar",
-        "explicam",
-        "questiona",
-        "questionar",
-        "questionam",
-        "descobrir",
-        "compreender",
-        "investigar",
-        "indaga",
-        "indagar",
-        "motivo",
-        "motivos",
-        "razão",
-        "razões",
-        "causa",
-        "causas",
-        "é",
-        "lutar",
-        "luta",
-        "lutam",
-        "lutou",
-        "lutaram",
-        "torcer",
-        "torce",
-        "torcem",
-        "optar",
-        "opta",
-        "optam",
-        "clamar",
-        "clama",
-        "clamam",
-        "zelar",
-        "zela",
-        "zelam",
-        "esperar",
-        "anseia",
-        "anseiam",
-        "entendermos",
-        "saibam",
-        "saiba",
-        "pelo",
-        "pela",
-        "mostra",
-        "mostram",
-        "revela",
-        "revelam",
-        "sei",
-        "ver",
-        "vejamos",
-        "analisar",
-        "refletir",
-        "pensar",
-        "discutir",
-        "debater",
-        "perguntar-se",
-        "perguntam-se",
-        "pergunta-se",
-    }
-    return before not in interrogative_verbs and not _is_question(m, sentence)
+    if any(before.startswith(p) for p in _POR_QUE_OK_PREFIXES):
+        return False
+    return not _is_question(m, sentence)
 
 
 def _not_participle_next(m: re.Match[str], _sentence: str) -> bool:
@@ -542,7 +485,8 @@ RULES: tuple[ProjectRule, ...] = (
         "project.agreement.plural_subject_verb",
         "grammar.agreement",
         _rx(
-            rf"\b(?:{_words(_PLURAL_DETERMINERS)})\s+(?P<s>{_W}s)\s+"
+            rf"(?:^|[,;]\s*|\b(?:que|e|pois|porque|quando|se|como|embora|mas)\s+)"
+            rf"(?:{_words(_PLURAL_DETERMINERS)})\s+(?P<s>{_W}s)\s+"
             rf"(?:(?:ainda|também|não|já|sempre|só|nunca)\s+)?(?P<x>{_W}[ae])(?=[\s,.;:!?])"
         ),
         "O verbo deve concordar com o sujeito no plural.",
@@ -580,7 +524,7 @@ RULES: tuple[ProjectRule, ...] = (
         "project.accent.ter_vir_plural_noun",
         "accent",
         _rx(
-            r"\b(?:os|as|dos|das|esses|essas|estes|estas|muitos|muitas|vários|várias)\s+"
+            r"\b(?:os|as|esses|essas|estes|estas|muitos|muitas|vários|várias)\s+"
             rf"{_W}s\s+(?:(?:não|também|ainda|já|só|sempre|nunca)\s+)?(?P<x>tem|vem)\b"
         ),
         "Com sujeito no plural, “ter” e “vir” levam acento circunflexo (“têm”, “vêm”).",
@@ -771,7 +715,8 @@ RULES: tuple[ProjectRule, ...] = (
         "punctuation",
         _rx(
             r"^(?:O|A|Os|As|Esse|Essa|Este|Esta|Esses|Essas|Estes|Estas|Tal|Tais|Nosso|Nossa|"
-            rf"Um|Uma)\s+{_W}(?:\s+(?!que\b|quando\b|se\b|como\b|embora\b){_W}){{0,4}}"
+            r"Um|Uma)\s+" + _W + r"(?:\s+(?!(?:que|quando|se|como|embora|não|nem|enquanto|mesmo|"
+            r"apesar|quanto|ao|sem|com)\b)" + _W + r"){0,4}"
             r"(?P<x>,)\s+(?:é|são|foi|foram|era|eram|está|estão|tem|têm|precisa|precisam|"
             r"deve|devem|pode|podem|vem|vêm|possui|possuem|representa|representam|constitui|"
             r"constituem|afeta|afetam|atinge|atingem|continua|continuam|gera|geram|causa|"

@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from services.analysis.grammar.findings import Finding
-from services.analysis.text import Span, Token, fold
+from services.analysis.text import ABBREVIATIONS, Span, Token, fold
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "pt_BR"
 HUNSPELL_DIR = RESOURCES / "hunspell"
@@ -107,13 +107,19 @@ class SpellChecker:
         for token in tokens:
             if not token.is_word or self._skip(token, skipped):
                 continue
+            if text[token.end : token.end + 1] == "." and token.text.lower() in ABBREVIATIONS:
+                continue  # "art.", "pág.", "Sr."
             initial = token.start in sentence_starts
             if token.text[:1].isupper() and not initial:
                 continue  # a proper noun inside the sentence
             if self._known_at(token.text, initial):
                 continue
             suggestions = self.suggest(token.text)
-            accent_only = bool(suggestions) and fold(suggestions[0]) == fold(token.text)
+            accent_only = (
+                bool(suggestions)
+                and fold(suggestions[0]) == fold(token.text)
+                and suggestions[0].lower() != token.text.lower()
+            )
             if initial and token.text[:1].isupper() and not accent_only:
                 continue  # an unknown name opening the sentence
             found.append(self._finding(token, suggestions, accent_only))
