@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 
-from services.core.models import ApiKey, Tenant, utcnow
+from services.core.models import ApiKey, Tenant, TenantLimits, utcnow
 
 SCOPES = ("essays:write", "essays:read", "search", "admin")
 DEFAULT_SCOPES = ("essays:write", "essays:read", "search")
@@ -35,6 +35,7 @@ class Principal:
     tenant_id: str
     key_prefix: str
     scopes: frozenset[str]
+    limits: TenantLimits = field(default_factory=TenantLimits)
 
     def can(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -103,7 +104,12 @@ async def authenticate(full_key: str) -> Principal | None:
         await ApiKey.get_pymongo_collection().update_one(
             {"_id": record.id}, {"$set": {"last_used_at": now}}
         )
-    return Principal(tenant_id=record.tenant_id, key_prefix=prefix, scopes=frozenset(record.scopes))
+    return Principal(
+        tenant_id=record.tenant_id,
+        key_prefix=prefix,
+        scopes=frozenset(record.scopes),
+        limits=tenant.limits,
+    )
 
 
 async def revoke(tenant_id: str, prefix: str) -> bool:

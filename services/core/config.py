@@ -55,10 +55,12 @@ class Settings(BaseSettings):
 
     # Tenancy and limits
     admin_bootstrap_key: SecretStr | None = None
-    default_rate_per_s: float = Field(default=50.0, gt=0)
-    default_burst: int = Field(default=100, gt=0)
-    default_max_pending: int = Field(default=10_000, gt=0)
+    auth_cache_s: float = Field(default=10.0, ge=0)
     webhook_tolerance_s: int = Field(default=300, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_backoff_base_s: float = Field(default=1.0, ge=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
     log_level: str = "INFO"
     log_json: bool = True

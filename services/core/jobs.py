@@ -14,7 +14,7 @@ from typing import Any
 
 from pymongo import ReturnDocument
 
-from services.core.models import ActionStatus, AnalysisJob, JobStatus, utcnow
+from services.core.models import ActionStatus, AnalysisJob, JobStatus, idempotent_ids, utcnow
 
 _OPEN_ACTION = [ActionStatus.PENDING.value, ActionStatus.RUNNING.value]
 _OPEN_JOB = [JobStatus.PENDING.value, JobStatus.RUNNING.value]
@@ -144,3 +144,17 @@ def final_status(job: AnalysisJob) -> JobStatus:
     if not any(s == ActionStatus.DONE for s in statuses):
         return JobStatus.FAILED
     return JobStatus.PARTIAL
+
+
+async def pending_count(tenant_id: str, limit: int) -> int:
+    """How many of a tenant's jobs are not final, counting at most `limit` (a bounded query)."""
+    return int(
+        await AnalysisJob.get_pymongo_collection().count_documents(
+            {"tenant_id": tenant_id, "status": {"$in": _OPEN_JOB}}, limit=limit
+        )
+    )
+
+
+async def get_job_by_key(tenant_id: str, idempotency_key: str) -> AnalysisJob | None:
+    """The job an idempotency key already created for this tenant, if any."""
+    return await get_job(idempotent_ids(tenant_id, idempotency_key)[1], tenant_id)

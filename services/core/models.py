@@ -36,6 +36,14 @@ def derived_id(*parts: str) -> str:
     return digest[:32]
 
 
+def idempotent_ids(tenant_id: str, idempotency_key: str) -> tuple[str, str]:
+    """(essay id, job id) that a tenant's idempotency key always maps to."""
+    return (
+        derived_id(tenant_id, "essay", idempotency_key),
+        derived_id(tenant_id, "job", idempotency_key),
+    )
+
+
 class ActionStatus(StrEnum):
     PENDING = "PENDING"
     RUNNING = "RUNNING"
@@ -75,11 +83,13 @@ class Action(BaseModel):
 
 
 class TenantLimits(BaseModel):
-    """A tenant's request budget (token bucket) and its cap on unfinished essays."""
+    """A tenant's budget: at most `requests` per `window_s` per API key (sliding window), and at
+    most `max_pending` essays accepted but not yet finished (backpressure instead of a queue that
+    grows without bound)."""
 
-    rate_per_s: float = 50.0
-    burst: int = 100
-    max_pending: int = 10_000
+    requests: int = Field(default=100, ge=1, le=1_000_000)
+    window_s: float = Field(default=1.0, gt=0, le=3600)
+    max_pending: int = Field(default=10_000, ge=1)
 
 
 class Tenant(Document):
@@ -171,6 +181,7 @@ class AnalysisJob(Document):
         name = "jobs"
         indexes = [
             IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("tenant_id", ASCENDING), ("status", ASCENDING)]),
             IndexModel([("status", ASCENDING), ("updated_at", ASCENDING)]),
             IndexModel([("essay_id", ASCENDING)]),
             IndexModel([("batch_id", ASCENDING), ("status", ASCENDING)]),
@@ -221,4 +232,26 @@ class Batch(Document):
         indexes = [IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)])]
 
 
-DOCUMENT_MODELS: list[type[Document]] = [Tenant, ApiKey, Essay, AnalysisJob, Batch]
+class WebhookDelivery(Document):
+    """One event for a tenant's webhook and every attempt to deliver it."""
+
+    id: str = Field(default_factory=new_id)  # type: ignore[assignment]
+    tenant_id: str
+    event: str  # "job.completed" | "job.partial" | "job.failed"
+    job_id: str
+    url: str
+    payload: dict[str, Any]
+    status: str = "PENDING"  # PENDING | DELIVERED | FAILED
+    attempts: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
+
+    class Settings:
+        name = "webhook_deliveries"
+        indexes = [
+            IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
+            IndexModel([("job_id", ASCENDING)]),
+        ]
+
+
+DOCUMENT_MODELS: list[type[Document]] = [Tenant, ApiKey, Essay, AnalysisJob, Batch, WebhookDelivery]

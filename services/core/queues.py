@@ -57,6 +57,8 @@ class Enqueue:
     job_id: str
     depends_on: list[str] = field(default_factory=list)
     retry: bool = True
+    max_attempts: int | None = None  # default: Settings.job_max_attempts
+    backoff_base_s: float | None = None  # default: Settings.job_backoff_base_s
 
 
 class Queues:
@@ -76,10 +78,12 @@ class Queues:
             )
         return self._queues[name]
 
-    def retry_policy(self) -> Retry:
-        """Exponential backoff: base, 2·base, 4·base… for `job_max_attempts - 1` retries."""
-        retries = max(self.settings.job_max_attempts - 1, 1)
-        base = self.settings.job_backoff_base_s
+    def retry_policy(
+        self, max_attempts: int | None = None, backoff_base_s: float | None = None
+    ) -> Retry:
+        """Exponential backoff: base, 2·base, 4·base… for `max_attempts - 1` retries."""
+        retries = max((max_attempts or self.settings.job_max_attempts) - 1, 1)
+        base = self.settings.job_backoff_base_s if backoff_base_s is None else backoff_base_s
         intervals = [max(round(base * 2**i), 0) for i in range(retries)]
         return Retry(max=retries, interval=intervals)
 
@@ -104,7 +108,9 @@ class Queues:
                     *item.args,
                     job_id=item.job_id,
                     depends_on=depends,
-                    retry=self.retry_policy() if item.retry else None,
+                    retry=self.retry_policy(item.max_attempts, item.backoff_base_s)
+                    if item.retry
+                    else None,
                     result_ttl=3600,
                     failure_ttl=7 * 24 * 3600,
                     job_timeout=self.settings.job_timeout_s,

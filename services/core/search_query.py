@@ -304,14 +304,50 @@ def text_query(
                 "type": "phrase_prefix",
             }
         }
-    return {
-        "multi_match": {
-            "query": text,
-            "fields": list(fields),
-            "type": "most_fields",
-            "operator": "and",
+    variants = [text, *plural_variants(text)]
+    queries = [
+        {
+            "multi_match": {
+                "query": variant,
+                "fields": list(fields),
+                "type": "most_fields",
+                "operator": "and",
+            }
         }
-    }
+        for variant in variants
+    ]
+    if len(queries) == 1:
+        return queries[0]
+    return {"bool": {"should": queries, "minimum_should_match": 1}}
+
+
+# The -ão plurals (-ões, -ães) are the one inflection Lucene's Portuguese stemmers do not merge
+# ("redação" → redaca, "redações" → redaco), so a query word of that family also asks for its
+# other number. Applied to query words only: documents keep the plain analyzer output.
+_AO_FAMILY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("ções", ("ção",)),
+    ("coes", ("cao",)),
+    ("ção", ("ções",)),
+    ("cao", ("coes",)),
+    ("ões", ("ão",)),
+    ("ães", ("ão",)),
+    ("oes", ("ao",)),
+    ("aes", ("ao",)),
+    ("ão", ("ões", "ães")),
+    ("ao", ("oes", "aes")),
+)
+
+
+def plural_variants(word: str) -> list[str]:
+    """Other-number spellings of a Portuguese -ão word ("redação" → ["redações"])."""
+    if not word.isalpha() or len(word) < 4:
+        return []
+    lower = word.lower()
+    for suffix, replacements in _AO_FAMILY:
+        if lower.endswith(suffix):
+            stem = lower[: -len(suffix)]
+            return [stem + replacement for replacement in replacements]
+    return []
 
 
 _COMPARISON = re.compile(r"^(<=|>=|<|>)(-?\d+)$")

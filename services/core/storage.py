@@ -23,6 +23,23 @@ if TYPE_CHECKING:
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
 
 
+RANGE_MARK = "#bytes="
+
+
+def ranged_key(key: str, start: int, end: int) -> str:
+    """A key naming bytes [start, end) of an object (essays of a CSV batch share one part object).
+
+    Readers pass it to `get_text` like any key: the range is fetched with an HTTP Range request.
+    """
+    return f"{key}{RANGE_MARK}{start}-{end - 1}"
+
+
+def split_range(key: str) -> tuple[str, str | None]:
+    """(object key, "start-end" inclusive byte range or None)."""
+    base, mark, span = key.partition(RANGE_MARK)
+    return (base, span) if mark else (key, None)
+
+
 class ObjectNotFound(KeyError):
     """The object does not exist (or belongs to no key this tenant can reach)."""
 
@@ -104,7 +121,7 @@ class ObjectStore:
 
     def exists(self, key: str) -> bool:
         try:
-            self.client.head_object(Bucket=self.bucket, Key=key)
+            self.client.head_object(Bucket=self.bucket, Key=split_range(key)[0])
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
                 return False
@@ -112,6 +129,8 @@ class ObjectStore:
         return True
 
     def delete(self, key: str) -> None:
+        if split_range(key)[1] is not None:
+            return  # a slice of a batch's part object: removed with its batch, not alone
         self.client.delete_object(Bucket=self.bucket, Key=key)
 
     def presigned_get(self, key: str, expires_s: int = 900) -> str:
@@ -126,7 +145,10 @@ class ObjectStore:
                 yield item["Key"]
 
     def _get(self, key: str) -> Any:
+        base, span = split_range(key)
         try:
+            if span is not None:
+                return self.client.get_object(Bucket=self.bucket, Key=base, Range=f"bytes={span}")
             return self.client.get_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}:

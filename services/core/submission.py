@@ -23,7 +23,15 @@ from redis.exceptions import RedisError
 
 from services.analysis.rubric import get_rubric
 from services.core.config import Settings
-from services.core.models import Action, AnalysisJob, Essay, derived_id, new_id, utcnow
+from services.core.models import (
+    Action,
+    AnalysisJob,
+    Essay,
+    derived_id,
+    idempotent_ids,
+    new_id,
+    utcnow,
+)
 from services.core.queues import CONSOLIDATE, RUN_DIMENSION, Enqueue, Queues, rq_job_id
 from services.core.storage import ObjectStore, essay_key
 
@@ -120,8 +128,7 @@ class SubmissionService:
         dimensions = self.resolve_dimensions(submission)
         fingerprint = request_fingerprint(submission)
         if idempotency_key:
-            essay_id = derived_id(tenant_id, "essay", idempotency_key)
-            job_id = derived_id(tenant_id, "job", idempotency_key)
+            essay_id, job_id = idempotent_ids(tenant_id, idempotency_key)
         elif batch_id is not None and row_number is not None:
             essay_id = derived_id(tenant_id, batch_id, "essay", str(row_number))
             job_id = derived_id(tenant_id, batch_id, "job", str(row_number))

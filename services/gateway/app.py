@@ -7,14 +7,14 @@ tests can build an app per configuration.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
-from services.core.config import Settings
-from services.core.logs import configure_logging, request_id_var
+from services.core import metrics
+from services.core.config import DIMENSION_QUEUES, PLATFORM_QUEUES, Settings
+from services.core.logs import configure_logging
 from services.core.metadata import init_metadata
 from services.core.queues import Queues
 from services.core.search import SearchIndex
@@ -23,6 +23,8 @@ from services.core.submission import SubmissionService
 from services.gateway.deps import AppState
 from services.gateway.errors import install_error_handlers
 from services.gateway.limits import BodySizeLimit
+from services.gateway.middleware import Observability
+from services.gateway.ratelimit import RateLimiter
 from services.gateway.routes import batches, essays, health, jobs, search, tenants, web, webhooks
 
 
@@ -35,6 +37,7 @@ def build_state(settings: Settings) -> AppState:
         queues=queues,
         search=SearchIndex(settings),
         submissions=SubmissionService(settings, store, queues),
+        limiter=RateLimiter(settings),
     )
 
 
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await state.limiter.close()
             await client.close()
 
     app = FastAPI(
@@ -60,6 +64,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.elysia = state
+    metrics.register_queue_depths(
+        lambda: state.queues.depths([*DIMENSION_QUEUES, *PLATFORM_QUEUES])
+    )
     install_error_handlers(app)
     app.add_middleware(
         BodySizeLimit,
@@ -67,18 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         overrides={"/v1/batches": settings.max_csv_bytes},
     )
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = request.headers.get("x-request-id") or uuid.uuid4().hex
-        token = request_id_var.set(rid[:64])
-        try:
-            response = await call_next(request)
-        finally:
-            request_id_var.reset(token)
-        response.headers["X-Request-ID"] = rid[:64]
-        return response
+    app.add_middleware(Observability)
 
     for module in (health, essays, jobs, batches, search, tenants, webhooks, web):
         app.include_router(module.router)

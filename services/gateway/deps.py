@@ -8,12 +8,14 @@ nothing else.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
+import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
 
 from services.core.apikeys import Principal, authenticate
 from services.core.config import Settings
@@ -23,6 +25,7 @@ from services.core.search import SearchIndex
 from services.core.storage import ObjectStore
 from services.core.submission import SubmissionService
 from services.gateway.errors import ApiError
+from services.gateway.ratelimit import RateLimiter
 
 ADMIN_TENANT = "__admin__"
 
@@ -36,6 +39,8 @@ class AppState:
     queues: Queues
     search: SearchIndex
     submissions: SubmissionService
+    limiter: RateLimiter
+    auth_cache: dict[str, tuple[float, Principal]] = field(default_factory=dict)
 
 
 def get_state(request: Request) -> AppState:
@@ -54,8 +59,25 @@ def _presented_key(authorization: str | None, x_api_key: str | None) -> str | No
     return None
 
 
+async def cached_authenticate(state: AppState, key: str) -> Principal | None:
+    """Authenticate with a short in-process cache (`auth_cache_s`): a burst of requests with one
+    key costs one MongoDB lookup, and a revoked key stops working within that many seconds."""
+    digest = hashlib.sha256(key.encode()).hexdigest()
+    now = time.monotonic()
+    cached = state.auth_cache.get(digest)
+    if cached is not None and cached[0] > now:
+        return cached[1]
+    principal = await authenticate(key)
+    if principal is not None and state.settings.auth_cache_s > 0:
+        if len(state.auth_cache) > 10_000:
+            state.auth_cache.clear()
+        state.auth_cache[digest] = (now + state.settings.auth_cache_s, principal)
+    return principal
+
+
 async def get_principal(
     state: State,
+    response: Response,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> Principal:
@@ -74,7 +96,7 @@ async def get_principal(
         return Principal(
             tenant_id=ADMIN_TENANT, key_prefix="bootstrap", scopes=frozenset({"admin"})
         )
-    principal = await authenticate(key)
+    principal = await cached_authenticate(state, key)
     if principal is None:
         raise ApiError(
             401,
@@ -83,6 +105,17 @@ async def get_principal(
             headers={"WWW-Authenticate": "Bearer"},
         )
     tenant_id_var.set(principal.tenant_id)
+    limits = principal.limits
+    decision = await state.limiter.hit(principal.key_prefix, limits.requests, limits.window_s)
+    if not decision.allowed:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"rate limit of {limits.requests} requests per {limits.window_s:g}s exceeded for "
+            f"key {principal.key_prefix}",
+            headers=decision.headers(),
+        )
+    response.headers.update(decision.headers())
     return principal
 
 

@@ -14,6 +14,7 @@ import socket
 import time
 from collections.abc import Sequence
 
+from prometheus_client import start_http_server
 from rq import SimpleWorker
 
 from services.analysis.pipeline import get_scorer
@@ -63,6 +64,8 @@ def run_worker(
     """Serve `queues` until stopped (or until empty with `burst`); True if any job ran."""
     ctx = init_context(settings)
     ctx.store.ensure_bucket()
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
     log.info("preloaded models: %s", preload(settings, queues))
     worker = SimpleWorker(
         [ctx.queues.queue(name) for name in queues],

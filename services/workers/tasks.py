@@ -13,16 +13,18 @@ import logging
 import time
 from typing import Any
 
+import httpx
 from rq import get_current_job
 
 from services.analysis.pipeline import get_scorer
 from services.analysis.pipeline import run_dimension as analyse_dimension
 from services.analysis.results import DimensionResult, EssayInput
 from services.analysis.rubric import get_rubric
-from services.core import jobs
+from services.core import jobs, metrics, webhooks
 from services.core.errors import backend_of, is_transient
 from services.core.events import JobEvent, publish
-from services.core.models import AnalysisJob, Essay, JobStatus
+from services.core.logs import job_id_var
+from services.core.models import AnalysisJob, Essay, JobStatus, Tenant, WebhookDelivery, utcnow
 from services.core.queues import Enqueue, rq_job_id
 from services.core.search import essay_document
 from services.core.storage import ObjectNotFound
@@ -31,6 +33,7 @@ from services.workers.context import WorkerContext, context
 log = logging.getLogger(__name__)
 
 INDEX_ESSAY = "services.workers.tasks.index_essay"
+DELIVER_WEBHOOK = "services.workers.tasks.deliver_webhook"
 
 
 class BadInput(Exception):
@@ -82,10 +85,12 @@ def _essay_input(ctx: WorkerContext, essay: Essay) -> EssayInput:
 def run_dimension(job_id: str, dimension: str) -> str:
     """Analyse one essay along one dimension and store the result in its action."""
     ctx = context()
+    job_id_var.set(job_id)
     current = get_current_job()
     job = ctx.run(jobs.start_action(job_id, dimension, current.id if current else None))
     if job is None:
         return "skipped: action already ended or job finalised"
+    metrics.JOBS_STARTED.labels(dimension).inc()
     _emit(ctx, job, "action", dimension)
     started = time.perf_counter()
     try:
@@ -98,6 +103,8 @@ def run_dimension(job_id: str, dimension: str) -> str:
     elapsed = (time.perf_counter() - started) * 1000.0
     done = ctx.run(jobs.finish_action(job_id, dimension, result.model_dump(mode="json"), elapsed))
     ctx.queues.record_duration(dimension, elapsed / 1000.0)
+    metrics.JOB_DURATION.labels(dimension).observe(elapsed / 1000.0)
+    metrics.JOBS_FINISHED.labels(dimension).inc()
     if done is not None:
         _emit(ctx, done, "action", dimension)
     return "done"
@@ -107,6 +114,7 @@ def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Except
     """Retry transient errors while RQ can; fail the action for good otherwise."""
     message = f"{type(exc).__name__}: {exc}"
     if is_transient(exc) and _retries_left() > 0:
+        metrics.JOBS_RETRIED.labels(dimension).inc()
         log.warning(
             "job %s %s: transient %s error, will retry: %s",
             job_id,
@@ -123,6 +131,7 @@ def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Except
         raise exc
     if not isinstance(exc, BadInput | ValueError):
         log.exception("job %s %s failed for good", job_id, dimension, exc_info=exc)
+    metrics.JOBS_FAILED.labels(dimension).inc()
     job = ctx.run(jobs.fail_action(job_id, dimension, message))
     if job is not None:
         _emit(ctx, job, "action", dimension)
@@ -132,6 +141,7 @@ def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Except
 def consolidate(job_id: str) -> str:
     """Score the essay from its dimension results and finalise the job (once)."""
     ctx = context()
+    job_id_var.set(job_id)
     started = time.perf_counter()
     job = ctx.run(jobs.get_job(job_id))
     if job is None or job.status.terminal:
@@ -146,14 +156,34 @@ def consolidate(job_id: str) -> str:
     if error and status == JobStatus.COMPLETED:
         status = JobStatus.PARTIAL
     final = ctx.run(jobs.finalise_job(job_id, status, result, error))
-    ctx.queues.record_duration("consolidate", time.perf_counter() - started)
+    elapsed_s = time.perf_counter() - started
+    ctx.queues.record_duration("consolidate", elapsed_s)
+    metrics.JOB_DURATION.labels("consolidate").observe(elapsed_s)
     if final is None:
         return "skipped: finalised concurrently"
     _emit(ctx, final, "job")
-    ctx.queues.enqueue(
-        Enqueue(queue="index", func=INDEX_ESSAY, args=(job_id,), job_id=rq_job_id(job_id, "index"))
-    )
+    after_final(ctx, final)
     return final.status.value
+
+
+def after_final(ctx: WorkerContext, job: AnalysisJob) -> None:
+    """What follows a final job: search indexing and the tenant's webhook (each on its queue)."""
+    steps = [
+        Enqueue(queue="index", func=INDEX_ESSAY, args=(job.id,), job_id=rq_job_id(job.id, "index"))
+    ]
+    delivery = ctx.run(webhooks.create_delivery(job))
+    if delivery is not None:
+        steps.append(
+            Enqueue(
+                queue="webhooks",
+                func=DELIVER_WEBHOOK,
+                args=(delivery.id,),
+                job_id=rq_job_id(delivery.id, "webhook"),
+                max_attempts=ctx.settings.webhook_max_attempts,
+                backoff_base_s=ctx.settings.webhook_backoff_base_s,
+            )
+        )
+    ctx.queues.enqueue_many(steps)
 
 
 def _score(ctx: WorkerContext, job: AnalysisJob, essay: Essay) -> tuple[dict[str, Any], str | None]:
@@ -197,3 +227,50 @@ def index_essay(job_id: str) -> str:
     ctx.search.index(essay.id, essay_document(essay, job, text))
     ctx.run(jobs.mark_indexed(job_id))
     return "indexed"
+
+
+class DeliveryFailed(Exception):
+    """The receiver did not answer 2xx: RQ retries with backoff while attempts remain."""
+
+
+def deliver_webhook(delivery_id: str) -> str:
+    """POST one signed event to the tenant's URL and record the attempt."""
+    ctx = context()
+    delivery = ctx.run(WebhookDelivery.get(delivery_id))
+    if delivery is None or delivery.status == "DELIVERED":
+        return "skipped"
+    tenant = ctx.run(Tenant.get(delivery.tenant_id))
+    if tenant is None or not tenant.webhook_secret:
+        return "skipped: tenant has no webhook any more"
+    body = webhooks.encode(delivery.payload)
+    timestamp = int(time.time())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "Elysia-Webhooks/1",
+        webhooks.TIMESTAMP_HEADER: str(timestamp),
+        webhooks.SIGNATURE_HEADER: webhooks.sign(tenant.webhook_secret, timestamp, body),
+        webhooks.EVENT_HEADER: delivery.event,
+        webhooks.DELIVERY_HEADER: delivery.id,
+    }
+    started = time.perf_counter()
+    attempt: dict[str, Any] = {"at": utcnow(), "status_code": None, "error": None}
+    try:
+        response = httpx.post(
+            delivery.url, content=body, headers=headers, timeout=ctx.settings.webhook_timeout_s
+        )
+        attempt["status_code"] = response.status_code
+        ok = 200 <= response.status_code < 300
+    except httpx.HTTPError as exc:
+        attempt["error"] = f"{type(exc).__name__}: {exc}"[:500]
+        ok = False
+    attempt["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    last_try = _retries_left() == 0
+    status = "DELIVERED" if ok else ("FAILED" if last_try else "PENDING")
+    update: dict[str, Any] = {"$push": {"attempts": attempt}, "$set": {"status": status}}
+    if ok:
+        update["$set"]["delivered_at"] = utcnow()
+    ctx.run(WebhookDelivery.get_pymongo_collection().update_one({"_id": delivery.id}, update))
+    metrics.WEBHOOK_DELIVERIES.labels("delivered" if ok else "failed").inc()
+    if not ok and not last_try:
+        raise DeliveryFailed(attempt["error"] or f"HTTP {attempt['status_code']}")
+    return status

@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Response
 from fastapi.responses import PlainTextResponse
 
+from services.core import jobs
+from services.core.apikeys import Principal
 from services.core.models import AnalysisJob, Essay
 from services.core.submission import EssaySubmission, IdempotencyConflict
 from services.gateway.deps import EssaysRead, EssaysWrite, State
@@ -40,6 +42,20 @@ def _validate_text(submission: EssaySubmission, max_bytes: int) -> None:
         raise ApiError(422, "invalid_encoding", "text contains NUL characters", field="text")
 
 
+async def enforce_backpressure(principal: Principal, incoming: int = 1) -> None:
+    """429 when the tenant already has `max_pending` essays accepted but not finished."""
+    cap = principal.limits.max_pending
+    pending = await jobs.pending_count(principal.tenant_id, cap + 1)
+    if pending + incoming > cap:
+        raise ApiError(
+            429,
+            "too_many_pending",
+            f"{pending} essays are still being analysed for this tenant (limit {cap}); "
+            "retry when some have finished",
+            headers={"Retry-After": "10"},
+        )
+
+
 async def owned_essay(essay_id: str, tenant_id: str) -> Essay:
     """The essay if it belongs to the tenant; 404 otherwise (never reveal other tenants' ids)."""
     essay = await Essay.find_one({"_id": essay_id, "tenant_id": tenant_id})
@@ -69,6 +85,11 @@ async def submit_essay(
         state.submissions.resolve_dimensions(submission)
     except (KeyError, ValueError) as exc:
         raise ApiError(422, "validation_error", str(exc).strip("'\""), field="dimensions") from None
+    if (
+        idempotency_key is None
+        or await jobs.get_job_by_key(principal.tenant_id, idempotency_key) is None
+    ):
+        await enforce_backpressure(principal)
     try:
         accepted = await state.submissions.submit(
             principal.tenant_id, submission, idempotency_key=idempotency_key

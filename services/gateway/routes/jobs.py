@@ -69,14 +69,19 @@ async def _ws_principal(websocket: WebSocket) -> Principal | None:
 @router.websocket("/{job_id}/ws")
 async def job_events_ws(websocket: WebSocket, job_id: str) -> None:
     """WebSocket twin of the SSE stream: JSON messages, closed after the final state."""
+    # Accept first: a close before the handshake is a bare HTTP 403, while a close frame can say
+    # precisely what is wrong (4401 unauthorised, 4403 scope, 4404 not found).
+    await websocket.accept()
     principal = await _ws_principal(websocket)
-    if principal is None or not principal.can("essays:read"):
-        await websocket.close(code=4401, reason="missing, invalid or under-scoped API key")
+    if principal is None:
+        await websocket.close(code=4401, reason="missing or invalid API key")
+        return
+    if not principal.can("essays:read"):
+        await websocket.close(code=4403, reason="this API key lacks the 'essays:read' scope")
         return
     if await jobs.get_job(job_id, principal.tenant_id) is None:
         await websocket.close(code=4404, reason=f"job {job_id} not found")
         return
-    await websocket.accept()
     settings = websocket.app.state.elysia.settings
     try:
         async for item in job_events(settings, job_id, principal.tenant_id):
