@@ -19,6 +19,7 @@ from services.core.search_query import (
     filters,
     merge_highlights,
     parse_query,
+    plural_variants,
     tokenize,
 )
 
@@ -44,7 +45,7 @@ def test_empty_query_matches_everything() -> None:
 
 
 def test_words_are_anded_and_phrases_kept_whole() -> None:
-    assert parse_query("educação") == word("educação")
+    assert parse_query("escola") == word("escola")
     assert parse_query('"mobilidade urbana" transporte') == {
         "bool": {"must": [phrase("mobilidade urbana"), word("transporte")]}
     }
@@ -83,9 +84,7 @@ def test_lowercase_operators_are_plain_words() -> None:
 
 
 def test_fields() -> None:
-    assert parse_query("category:grammar.onde") == {
-        "term": {"error_categories": "grammar.onde"}
-    }
+    assert parse_query("category:grammar.onde") == {"term": {"error_categories": "grammar.onde"}}
     assert parse_query("flag:fuga_ao_tema") == {"term": {"flags": "fuga_ao_tema"}}
     assert parse_query("group.turma:3B") == {"term": {"group_pairs": "turma=3B"}}
     assert parse_query("c5:<120") == {"range": {"levels.c5": {"lt": 120}}}
@@ -95,6 +94,17 @@ def test_fields() -> None:
     assert parse_query("C2:120") == {"term": {"levels.c2": 120}}
     assert parse_query('exact:"onde"')["multi_match"]["fields"] == ["text.exact", "title.words"]
     assert parse_query('title:"cidade"')["multi_match"]["type"] == "phrase"
+
+
+def test_ao_words_also_ask_for_their_other_number() -> None:
+    assert parse_query("redação") == {
+        "bool": {"should": [word("redação"), word("redações")], "minimum_should_match": 1}
+    }
+    assert plural_variants("REDACOES") == ["redacao"]
+    assert plural_variants("cidadão") == ["cidadões", "cidadães"]
+    assert plural_variants("mães") == ["mão"]
+    assert plural_variants("escola") == []
+    assert plural_variants("não") == []  # too short to be worth it
 
 
 def test_prefix_word() -> None:
