@@ -63,7 +63,7 @@ def cpu_seconds(pid: int) -> float:
 
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    index = min(int(round(q / 100 * (len(ordered) - 1))), len(ordered) - 1)
+    index = min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)
     return ordered[index]
 
 
