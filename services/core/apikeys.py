@@ -52,13 +52,22 @@ def parse_prefix(full_key: str) -> str | None:
     return parts[1]
 
 
-def new_key(tenant_id: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = "") -> IssuedKey:
-    """Mint a key (not yet stored)."""
+def check_scopes(scopes: tuple[str, ...]) -> None:
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
         raise ValueError(f"unknown scopes {unknown}; known: {list(SCOPES)}")
+
+
+def mint() -> tuple[str, str]:
+    """A new (full key, prefix): 48 random bits of prefix, 256 of secret."""
     prefix = secrets.token_hex(6)
-    full = f"ely_{prefix}_{secrets.token_urlsafe(32)}"
+    return f"ely_{prefix}_{secrets.token_urlsafe(32)}", prefix
+
+
+def new_key(tenant_id: str, scopes: tuple[str, ...] = DEFAULT_SCOPES, name: str = "") -> IssuedKey:
+    """Mint a key (not yet stored)."""
+    check_scopes(scopes)
+    full, prefix = mint()
     record = ApiKey(
         prefix=prefix,
         secret_hash=hash_key(full),
