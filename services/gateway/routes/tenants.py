@@ -8,7 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.core.apikeys import DEFAULT_SCOPES, SCOPES, Principal, issue_key, revoke
+from services.core.apikeys import (
+    DEFAULT_SCOPES,
+    SCOPES,
+    Principal,
+    check_scopes,
+    issue_key,
+    revoke,
+)
 from services.core.models import ApiKey, Tenant, TenantLimits
 from services.gateway.deps import Admin, get_principal
 from services.gateway.errors import ApiError
