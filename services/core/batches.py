@@ -59,7 +59,7 @@ from services.core.models import (
     new_id,
     utcnow,
 )
-from services.core.queues import Enqueue, Queues, rq_job_id
+from services.core.queues import Queues, rq_job_id
 from services.core.storage import ObjectStore, batch_key, ranged_key
 from services.core.submission import plan_jobs
 
@@ -71,6 +71,7 @@ log = logging.getLogger(__name__)
 DEFAULT_CHUNK_ROWS = 500
 INGEST_TASK = "services.workers.ingest.ingest_batch"
 ERRORS_COLLECTION = "batch_errors"
+INGEST_TIMEOUT_S = 6 * 3600
 PART_BYTES = 8 * 1024 * 1024  # S3 multipart part size (the minimum is 5 MiB)
 _TERMINAL_JOBS = [s.value for s in JobStatus if s.terminal]
 _DUPLICATE_KEY = 11000
@@ -231,20 +232,37 @@ async def create_batch(
 def enqueue_ingestion(
     queues: Queues, batch_id: str, chunk_rows: int = DEFAULT_CHUNK_ROWS, attempt: str = ""
 ) -> bool:
-    """Queue the ingestion of a batch on the `ingest` queue; False if Redis refused."""
+    """Queue the ingestion of a batch on the `ingest` queue; False if Redis refused.
+
+    Its own long timeout: a large file may take minutes, and a run that is cut short anyway
+    resumes where it stopped.
+    """
+    job_id = ingest_job_id(batch_id, attempt)
     try:
-        queues.enqueue(
-            Enqueue(
-                queue="ingest",
-                func=INGEST_TASK,
-                args=(batch_id, chunk_rows),
-                job_id=ingest_job_id(batch_id, attempt),
-            )
+        if queues.live_job(job_id) is not None:
+            return True
+        queues.queue("ingest").enqueue(
+            INGEST_TASK,
+            batch_id,
+            chunk_rows,
+            job_id=job_id,
+            retry=queues.retry_policy(),
+            job_timeout=INGEST_TIMEOUT_S,
+            result_ttl=24 * 3600,
+            failure_ttl=7 * 24 * 3600,
         )
     except Exception as exc:  # the batch is recorded: resume or the reconciler re-drives it
         log.warning("ingestion of batch %s not queued: %s", batch_id, exc)
         return False
     return True
+
+
+async def stalled_batches(grace_s: float) -> list[Batch]:
+    """Batches whose ingestion has made no progress for `grace_s` (its worker died)."""
+    cutoff = utcnow() - timedelta(seconds=grace_s)
+    return await Batch.find(
+        {"status": {"$in": _OPEN_BATCH}, "updated_at": {"$lte": cutoff}}
+    ).to_list()
 
 
 # --- ingestion (worker) -----------------------------------------------------------------------
@@ -290,6 +308,7 @@ class Ingestor:
 
     async def run(self, batch_id: str) -> Batch | None:
         """Ingest (or resume) a batch; returns it as it ends, None if it does not exist."""
+        await ensure_indexes()
         batch = await _start(batch_id)
         if batch is None or batch.status != BatchStatus.INGESTING:
             return batch
@@ -607,7 +626,7 @@ async def on_job_final(job: AnalysisJob) -> None:
     if job.batch_id is None:
         return
     batch = await refresh_progress(job.batch_id)
-    if batch is not None and _report_stale(batch):
+    if batch is not None and report_stale(batch):
         await compute_report(batch)
 
 
@@ -639,12 +658,16 @@ COMPETENCIES = ("C1", "C2", "C3", "C4", "C5")
 REPORT_MIN_INTERVAL = timedelta(seconds=10)
 
 
-def _report_stale(batch: Batch) -> bool:
+def report_stale(batch: Batch) -> bool:
+    """Recompute only when essays finished since, and then at most every few seconds (a report
+    over 100,000 jobs is not free), except once more when the batch completes."""
     report = batch.report or {}
-    if report.get("essays") != batch.essays_completed and batch.status == BatchStatus.COMPLETED:
-        return True
     computed = report.get("computed_at")
     if not isinstance(computed, datetime):
+        return True
+    if report.get("essays") == batch.essays_completed:
+        return False
+    if batch.status == BatchStatus.COMPLETED:
         return True
     return utcnow() - computed.replace(tzinfo=computed.tzinfo or UTC) > REPORT_MIN_INTERVAL
 
