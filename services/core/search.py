@@ -147,11 +147,17 @@ class SearchIndex:
         self.es.indices.put_alias(index=name, name=self.alias)
         return name
 
-    def _aliased(self, alias: str) -> list[str]:
+    def _aliased(self, *aliases: str) -> list[str]:
+        """Indices of this prefix carrying any of `aliases` (one request, no 404 juggling)."""
         try:
-            return sorted(self.es.indices.get_alias(name=alias).body)
+            found = self.es.indices.get_alias(index=f"{self.alias}-v*").body
         except NotFoundError:
             return []
+        wanted = set(aliases)
+        return sorted(
+            (name for name, entry in found.items() if wanted & set(entry.get("aliases", {}))),
+            key=_version_of,
+        )
 
     def current_index(self) -> str | None:
         names = self._aliased(self.alias)
@@ -168,7 +174,7 @@ class SearchIndex:
 
     def write_targets(self) -> list[str]:
         """Where writes go: the live index, plus the one being rebuilt if a rebuild runs."""
-        names = self._aliased(f"{self.alias},{self.building_alias}")
+        names = self._aliased(self.alias, self.building_alias)
         return names or [self.alias]
 
     def index(self, doc_id: str, document: Mapping[str, Any], refresh: bool = False) -> None:
