@@ -9,14 +9,18 @@ in as soon as its old requests leave the window. Answers carry the IETF `RateLim
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from services.core.config import Settings
+
+log = logging.getLogger(__name__)
 
 _SLIDING_WINDOW = """
 local key = KEYS[1]
@@ -73,9 +77,15 @@ class RateLimiter:
         """Count one request for `key` if the window has room; say so either way."""
         redis_key = f"{self.settings.queue_prefix}elysia:ratelimit:{key}"
         now = time.time()
-        allowed, count, reset = await self._script(
-            keys=[redis_key], args=[now, window_s, limit, f"{now:.6f}:{uuid.uuid4().hex[:8]}"]
-        )
+        try:
+            allowed, count, reset = await self._script(
+                keys=[redis_key], args=[now, window_s, limit, f"{now:.6f}:{uuid.uuid4().hex[:8]}"]
+            )
+        except RedisError as exc:
+            # Fail open: with Redis down, submissions still reach MongoDB and S3 and are
+            # re-driven later; refusing every request would turn a queue outage into an API one.
+            log.warning("rate limiter unavailable, request allowed: %s", exc)
+            return Decision(allowed=True, limit=limit, remaining=limit, reset_s=0.0)
         return Decision(
             allowed=bool(allowed),
             limit=limit,

@@ -12,14 +12,16 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from prometheus_client import start_http_server
+from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from services.analysis.pipeline import get_scorer
 from services.analysis.rubric import get_rubric, load_dimension
 from services.core.config import DIMENSION_QUEUES, PLATFORM_QUEUES, Settings
+from services.core.errors import is_transient
 from services.workers.context import init_context
 
 log = logging.getLogger(__name__)
@@ -61,25 +63,53 @@ def run_worker(
     max_jobs: int | None = None,
     with_scheduler: bool = True,
 ) -> bool:
-    """Serve `queues` until stopped (or until empty with `burst`); True if any job ran."""
+    """Serve `queues` until stopped (or until empty with `burst`); True if any job ran.
+
+    RQ retries a lost Redis connection only while waiting for a job; an outage at another moment
+    makes `work()` return. Unless a shutdown was requested, the worker is started again after a
+    backoff, so a Redis restart never leaves a dimension without its worker.
+    """
     ctx = init_context(settings)
-    ctx.store.ensure_bucket()
+    _retry_backend(ctx.store.ensure_bucket)
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     log.info("preloaded models: %s", preload(settings, queues))
-    worker = SimpleWorker(
-        [ctx.queues.queue(name) for name in queues],
-        connection=ctx.queues.redis,
-        name=f"{socket.gethostname()}.{os.getpid()}.{'+'.join(queues)}"[:200],
-    )
+    name = f"{socket.gethostname()}.{os.getpid()}.{'+'.join(queues)}"[:200]
+    worked = False
+    backoff = 1.0
     try:
-        return bool(
-            worker.work(
-                burst=burst,
-                max_jobs=max_jobs,
-                with_scheduler=with_scheduler,
-                logging_level=settings.log_level,
+        while True:
+            worker = SimpleWorker(
+                [ctx.queues.queue(q) for q in queues], connection=ctx.queues.redis, name=name
             )
-        )
+            try:
+                worked |= bool(
+                    worker.work(
+                        burst=burst,
+                        max_jobs=max_jobs,
+                        with_scheduler=with_scheduler,
+                        logging_level=settings.log_level,
+                    )
+                )
+                backoff = 1.0
+            except RedisError as exc:
+                log.warning("worker lost Redis (%s); restarting in %.0fs", exc, backoff)
+            if burst or max_jobs is not None or worker._stop_requested:
+                return worked
+            time.sleep(backoff)
+            backoff = min(backoff * 2, 30.0)
     finally:
         ctx.close()
+
+
+def _retry_backend(action: Callable[[], object], attempts: int = 30) -> None:
+    """Run a start-up step that needs a backend, waiting for it (a pod may start before S3)."""
+    for attempt in range(attempts):
+        try:
+            action()
+            return
+        except Exception as exc:
+            if not is_transient(exc) or attempt == attempts - 1:
+                raise
+            log.warning("backend not ready (%s); retrying", exc)
+            time.sleep(min(2**attempt, 10))
