@@ -42,7 +42,8 @@ def render() -> dict[str, str]:
 
     values = yaml.safe_load((HERE / "base-values.yaml").read_text())
     chart = helm.Chart.load(CHART)
-    rendered = chart.render(values, name="elysia", namespace="elysia", is_install=True)
+    # Namespace "default": kustomize rewrites RoleBinding subjects only from "default" (or empty).
+    rendered = chart.render(values, name="elysia", namespace="default", is_install=True)
     files: dict[str, str] = {}
     for path, text in sorted(rendered.items()):
         name = Path(path).name

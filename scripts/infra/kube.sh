@@ -7,6 +7,8 @@
 #
 #   install  apt packages + build kube-apiserver once; the binary is cached under
 #            ${ELYSIA_CACHE_DIR:-$HOME/.cache/elysia}/kube/ so later runs skip the ~5 min build.
+#            Also `go install` kustomize v5.0.3 (the last v5 that builds with Debian's Go 1.19)
+#            into ${ELYSIA_CACHE_DIR:-$HOME/.cache/elysia}/bin/ for the k8s/ overlay tests.
 #   start    etcd on 127.0.0.1:2379, kube-apiserver on 127.0.0.1:6443 (token auth, RBAC,
 #            service-account keys made with openssl); writes <repo>/.elysia/kubeconfig. Idempotent.
 #   stop     kills only the PIDs recorded under <repo>/.elysia/.
@@ -20,6 +22,8 @@ STATE="${REPO}/.elysia"
 KUBE_STATE="${STATE}/kube"
 CACHE="${ELYSIA_CACHE_DIR:-$HOME/.cache/elysia}/kube"
 APISERVER_BIN="${CACHE}/kube-apiserver"
+TOOLS_BIN="${ELYSIA_CACHE_DIR:-$HOME/.cache/elysia}/bin"
+KUSTOMIZE_VERSION="v5.0.3"
 ETCD_PORT="${ELYSIA_ETCD_PORT:-2379}"
 ETCD_PEER_PORT="${ELYSIA_ETCD_PEER_PORT:-2380}"
 API_PORT="${ELYSIA_KUBE_API_PORT:-6443}"
@@ -71,8 +75,26 @@ fetch_source() {
     tar -xzf "${tarball}" -C "${work}/src"
 }
 
+install_kustomize() {
+    if [ -x "${TOOLS_BIN}/kustomize" ]; then
+        log "cached: ${TOOLS_BIN}/kustomize"
+        return 0
+    fi
+    mkdir -p "${TOOLS_BIN}"
+    local gobin
+    gobin="$(go119_bin)"
+    log "go install sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION} (Go module proxy)"
+    local modcache="${CACHE}/gomod"
+    (cd /tmp && env -u GOFLAGS GOBIN="${TOOLS_BIN}" GOMODCACHE="${modcache}" GOFLAGS=-mod=mod \
+        GOCACHE="${CACHE}/gocache-kustomize" \
+        "${gobin}/go" install "sigs.k8s.io/kustomize/kustomize/v5@${KUSTOMIZE_VERSION}" >&2)
+    chmod -R u+w "${modcache}" 2>/dev/null || true
+    rm -rf "${modcache}" "${CACHE}/gocache-kustomize"
+}
+
 do_install() {
     apt_packages
+    install_kustomize
     if [ -x "${APISERVER_BIN}" ]; then
         log "cached: ${APISERVER_BIN}"
         return 0
