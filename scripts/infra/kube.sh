@@ -187,6 +187,7 @@ do_start() {
         do_install
     fi
     command -v etcd >/dev/null || apt_packages
+    [ -x "${TOOLS_BIN}/kustomize" ] || install_kustomize
     mkdir -p "${STATE}"
     make_credentials
     if ! alive "${ETCD_PID}"; then
@@ -260,6 +261,7 @@ do_status() {
     if alive "${API_PID}"; then echo "kube-apiserver: running (pid $(cat "${API_PID}"))"; else echo "kube-apiserver: stopped"; rc=1; fi
     if api_ready; then echo "api: ready (KUBECONFIG=${KUBECONFIG_OUT})"; else echo "api: not ready"; rc=1; fi
     [ -x "${APISERVER_BIN}" ] && echo "binary: ${APISERVER_BIN}" || echo "binary: not built (run: $0 install)"
+    [ -x "${TOOLS_BIN}/kustomize" ] && echo "kustomize: ${TOOLS_BIN}/kustomize" || echo "kustomize: not installed"
     return "${rc}"
 }
 
