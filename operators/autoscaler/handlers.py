@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import kopf
@@ -42,7 +42,6 @@ class OperatorContext:
     apps: k8s.AppsV1Api
     clock: Callable[[], float] = time.time
     sample_size: int = DEFAULT_SAMPLE_SIZE
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def kubernetes_api_client(kubeconfig: str | None = None) -> k8s.ApiClient:
@@ -182,7 +181,7 @@ def build_registry(interval_s: float = DEFAULT_INTERVAL_S) -> kopf.OperatorRegis
 
     @kopf.on.startup(registry=registry)  # type: ignore[arg-type]
     def _startup(settings: kopf.OperatorSettings, **_: Any) -> None:
-        # Status carries our state; kopf's own progress goes to annotations only.
+        # A finalizer name users can attribute to us (kopf's timers need one to stop cleanly).
         settings.persistence.finalizer = f"{GROUP}/autoscaler"
         # Least privilege: no cluster-wide list/watch of Namespaces and CRDs. The operator
         # serves the namespaces it is given and the AnalyzerPool CRD present at start-up.

@@ -7,9 +7,10 @@ essays, not work: 500 queued `metrics` jobs (≈0.1 s each) and 500 queued `argu
     desired = ceil((backlog + in_flight) × mean_duration / target_drain_seconds)
 
 i.e. "enough workers to finish what is waiting and running within `targetDrainSeconds`", clamped
-to [minReplicas, maxReplicas] and never below the number of jobs running right now (removing a
-busy pod's capacity only delays its work: RQ workers drain on SIGTERM, but a scale-down that
-lands on a busy pod still costs a full job of latency).
+to [minReplicas, maxReplicas] and never below the number of jobs running right now: the
+ReplicaSet, not us, picks which Pods go, so capacity below the in-flight count would certainly
+hit busy workers. (A busy Pod that is picked anyway finishes its job: RQ drains on SIGTERM
+within the grace period the chart sizes to the job timeout.)
 
 Flapping is avoided like the HorizontalPodAutoscaler's `behavior` stabilisation: every tick's raw
 recommendation is remembered; a scale UP goes to the *lowest* recommendation seen within the
