@@ -112,7 +112,10 @@ class _Lexicon:
         )
         self.detail_re = _bounded(_phrase_alternation(markers["detailing"]))
         self.como_re = re.compile(r",\s*(?P<m>como)\s+(?!forma\b|meio\b|resultado\b)")
-        self.relative_re = re.compile(r",\s*(?P<m>(?:o|a|os|as)?\s*(?:que|qual|quais|onde))\s")
+        self.relative_re = re.compile(
+            r",\s*(?P<m>(?:(?:o|a|os|as|no|na|nos|nas|pelo|pela|pelos|pelas|em|com)\s+)?"
+            r"(?:que|qual|quais|onde|cujo|cuja|cujos|cujas)|a\s+serem?)\s"
+        )
         self.insert_re = re.compile(
             r"\((?P<in>[^()]{3,200})\)|\s[—–-]\s*(?P<dash>[^—–.;]{3,200}?)\s*[—–]"
         )
@@ -127,7 +130,13 @@ class _Lexicon:
         self.necessity_que_re = re.compile(
             r"(?<![\w-])"
             + _phrase_alternation([*markers["necessity"], "urge", "é hora de"])
-            + r"\s+que\s+$"
+            + r"(?:\s*,\s*[^\W\d_]+\s*,)?\s+que\s+$"  # "urge, pois, que"
+        )
+        # the agent of a passive: "deve ser adotada pelo Congresso Nacional"
+        self.passive_agent_re = re.compile(
+            r"(?<![\w-])(?:ser|seja|sejam|for|forem|sendo)\s+"
+            + _WORD
+            + r"(?:ad|id|ost|eit|ect|it)[oa]s?\s+(?:pel[oa]s?|por)\s+$"
         )
         # a noun after a preposition is not a subject: "a desinformação nas redes sociais deve…"
         self.preposition_before_re = re.compile(
@@ -138,8 +147,10 @@ class _Lexicon:
             r"(?P<app>\s*,(?P<app_c>[^,.;]{2,150}?),|\s*\((?P<app_p>[^)]{2,150})\)"
             r"|\s+[—–-](?P<app_d>[^—–.;]{2,150}?)[—–-])?"
         )
-        ext = r"(?P<ext>(?:\s+(?:d[aeo]s?|de|em|n[ao]s?)\s+" + _WORD + r"(?:\s+" + _WORD
-        ext += r"){0,2}?)?)"
+        # what may follow an agent head before its verb: "das grandes cidades", "escolares",
+        # "e os professores" (never a negation or an adverb that belongs to the verb)
+        ext_word = r"\s+(?!(?:nao|tambem|ainda|sempre|jamais|nunca)(?![\w-]))" + _WORD
+        ext = r"(?P<ext>(?:" + ext_word + r"){0,4}?)"
         self.after_agent_modal_re = re.compile(
             "^"
             + ext
@@ -151,7 +162,10 @@ class _Lexicon:
             + ")"
         )
         self.after_agent_role_re = re.compile(
-            "^" + ext + apposition + r"\s*(?P<act>(?:se\s+)?" + _WORD + ")"
+            "^"
+            + ext
+            + apposition
+            + r"\s*(?P<act>(?:se\s+)?[^\W\d_]+(?:ar|er|ir|or)(?:-(?:se|lo|la|los|las))?)(?![\w-])"
         )
         self.necessity_re = re.compile(
             r"(?<![\w-])"
@@ -270,6 +284,11 @@ class _SentenceFinder:
             role: str | None = None
             if self.lex.role_before_re.search(before):
                 role = "role"
+            elif self.lex.passive_agent_re.search(before):
+                if not (self.found["means"] or self.found["purpose"]):
+                    continue  # as for passive actions: no means/purpose, no proposal
+                self._add("agent", head_start, self._extend_capitalised(head_end, hi))
+                continue
             elif art is not None:
                 start = head_start - (len(f[max(lo, head_start - 4) : head_start]) - art.start())
                 if self.lex.necessity_que_re.search(f[lo:start]):
@@ -310,7 +329,8 @@ class _SentenceFinder:
         if app is not None:
             a, b = end + m.start(app), end + m.end(app)
             if re.match(r"\s*" + self.lex.co_agent, f[a:b]):
-                agent_end = b
+                agent_end = b  # "o Governo, em parceria com as universidades, deve…"
+                self.found["means"] = [(x, y) for x, y in self.found["means"] if not a <= x < b]
             else:
                 self._add("detailing", a, b)
         self._add("agent", start, agent_end)
@@ -342,7 +362,10 @@ class _SentenceFinder:
                 continue
             if self.lex.anaphoric_re.search(f[max(lo, a - 20) : a].strip()):
                 continue
-            self._add("action", a, _clause_end(f, a, hi, stops))
+            # the action starts with its subject: "a coleta seletiva … deve ser ampliada"
+            subject = max(f.rfind(c, lo, a) for c in ",;:")
+            start = subject + 1 if subject >= lo else lo
+            self._add("action", start, _clause_end(f, a, hi, stops))
 
     def _insertions_and_relatives(self, stops: list[int]) -> None:
         f, lo, hi = self.folded, self.s.start, self.s.end
@@ -354,9 +377,13 @@ class _SentenceFinder:
             if re.match(r"\s*" + self.lex.co_agent, f[a:b]):
                 continue
             self._add("detailing", a, b)
+        stated = [x for el in ("agent", "action") for x, _ in self.found[el]]
+        first_element = min(stated, default=lo)
         for rx in (self.lex.como_re, self.lex.relative_re):
             for m in rx.finditer(f, lo, hi):
                 a = m.start("m")
+                if a < first_element:
+                    continue  # a detailing expands an element already stated ("urge, pois, que")
                 if any(x <= a < y for el in ("means", "purpose") for x, y in self.found[el]):
                     continue
                 self._add("detailing", a, _clause_end(f, a, hi, stops))
