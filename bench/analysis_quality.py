@@ -41,7 +41,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from services.analysis.results import EssayInput  # noqa: E402
 
 GOLD_C5 = ROOT / "tests" / "analysis" / "gold" / "c5_gold.jsonl"
-# Written after the detector and never used to tune it: the honest generalisation figure.
+# Written after the detector. Its first run (before any change) gave per-element F1 agent 0.63,
+# action 0.64, means 0.83, purpose 0.92, detailing 0.44 (macro 0.69): the honest generalisation
+# figure. Its misses then prompted generic fixes (agent complements, passive subjects, relative
+# pronouns), so the figure printed now is no longer a clean held-out measure.
 HOLDOUT_C5 = ROOT / "tests" / "analysis" / "gold" / "c5_holdout.jsonl"
 SHARED_ENEM = ROOT.parent / "shared" / "data" / "enem"
 ELEMENTS = ("agent", "action", "means", "purpose", "detailing")
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     print_c5(args.verbose)
     print()
-    print_c5(args.verbose, HOLDOUT_C5, "held-out set (not tuned on)")
+    print_c5(args.verbose, HOLDOUT_C5, "second set (first run macro F1 0.69, see HOLDOUT_C5)")
     print()
     print_c1()
     if not args.no_theme:
