@@ -126,6 +126,7 @@ def test_metrics_are_stable_and_densities_consistent(grammar: GrammarDimension) 
     assert result.metrics["issues_total"] == len(result.issues)
     assert result.metrics["count_register_informal"] == 3
     assert result.metrics["density_register_informal"] == pytest.approx(300 / 9, abs=1e-3)
+    assert result.metrics["errors_total"] == len(result.issues)  # no style advice here
     assert result.metrics["errors_per_100_words"] == pytest.approx(
         100 * len(result.issues) / words, abs=1e-3
     )
@@ -143,11 +144,13 @@ def test_empty_text_has_no_level(grammar: GrammarDimension) -> None:
 
 def test_level_steps() -> None:
     assert estimate_level(0.0, 300)[0] == 200
-    assert estimate_level(1.0, 300)[0] == 160
-    assert estimate_level(2.5, 300)[0] == 120
-    assert estimate_level(4.0, 300)[0] == 80
-    assert estimate_level(7.0, 300)[0] == 40
+    assert estimate_level(0.9, 300)[0] == 160
+    assert estimate_level(1.8, 300)[0] == 120
+    assert estimate_level(3.0, 300)[0] == 80
+    assert estimate_level(4.5, 300)[0] == 40
     assert estimate_level(12.0, 300)[0] == 0
+    levels = [estimate_level(d / 10, 300)[0] for d in range(0, 120)]
+    assert levels == sorted(levels, key=lambda v: -(v or 0))  # denser text, never a higher level
 
 
 def test_dimension_contract(grammar: GrammarDimension) -> None:

@@ -3,9 +3,9 @@
 The level is a transparent first estimate for ENEM competency 1 ("domínio da norma padrão"),
 read off the error density (errors per 100 words). ENEM's grid describes level 200 as "at most
 one structural slip and at most two deviations", 160 as "few deviations", 120 as "some", 80 as
-"many", 40 as "very many"; with essays of 300-400 words that maps onto the density steps
-below. The trained scorer reads the metrics, not this level, so the steps only need to be a
-sensible, explainable baseline.
+"many", 40 as "very many"; the density steps below follow that order and were placed on
+graded essays (see `LEVEL_STEPS`). The trained scorer reads the metrics, not this level, so
+the steps only need to be a sensible, explainable baseline.
 """
 
 from __future__ import annotations
@@ -48,13 +48,16 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "style": ("style.pleonasm", "style.gerund", "style.wordiness"),
 }
 
-# (upper bound of errors per 100 words, level), checked in order.
+# (upper bound of errors per 100 words, level), checked in order. Calibrated on the ENEM
+# essays in ../shared (`bench/analysis_quality_c1.py --corpus 40`, 40 essays per level): mean
+# densities were 0.41 (C1=200), 0.97 (160), 1.10 (120), 3.18 (80), 3.43 (40); the bounds sit
+# between neighbouring means. Level 0 is kept for very dense deviation (> 5 per 100 words).
 LEVEL_STEPS: tuple[tuple[float, int], ...] = (
-    (0.6, 200),
-    (1.5, 160),
-    (3.0, 120),
-    (5.0, 80),
-    (8.0, 40),
+    (0.7, 200),
+    (1.1, 160),
+    (2.1, 120),
+    (3.3, 80),
+    (5.0, 40),
 )
 
 _LABELS: dict[str, str] = {
@@ -102,15 +105,28 @@ def _per_100(count: int, words: int) -> float:
     return round(100.0 * count / words, 4) if words else 0.0
 
 
+def is_norm_error(finding: Finding) -> bool:
+    """Deviations from the written norm; `style.*` (pleonasm, gerundism) is advice only."""
+    return not finding.category.startswith("style.")
+
+
 def metrics_for(findings: list[Finding], words: int, sentences: int) -> dict[str, float]:
-    """Counts and densities, overall, per category and per family of categories."""
+    """Counts and densities, overall, per category and per family of categories.
+
+    `errors_per_100_words` counts norm deviations only; style advice is reported in its own
+    family so a stylistic false alarm cannot move the C1 estimate.
+    """
     counts = Counter(f.category for f in findings)
+    errors = [f for f in findings if is_norm_error(f)]
+    distinct_rules = len({f.rule for f in errors})
     metrics: dict[str, float] = {
         "words": float(words),
         "sentences": float(sentences),
         "issues_total": float(len(findings)),
-        "errors_per_100_words": _per_100(len(findings), words),
-        "distinct_rules": float(len({f.rule for f in findings})),
+        "errors_total": float(len(errors)),
+        "errors_per_100_words": _per_100(len(errors), words),
+        "errors_per_sentence": round(len(errors) / sentences, 4) if sentences else 0.0,
+        "distinct_rules": float(distinct_rules),
     }
     for category in sorted(set(CATEGORIES) | set(counts)):
         key = metric_key(category)
@@ -142,6 +158,7 @@ def estimate_level(density: float, words: int) -> tuple[int | None, list[str]]:
 
 def feedback_for(findings: list[Finding], text: str, density: float) -> list[str]:
     """Short Portuguese feedback: the overall picture, then the most frequent problems."""
+    findings = [f for f in findings if is_norm_error(f)]
     if not findings:
         return ["Não foram encontrados desvios da norma padrão. Revise mesmo assim o texto final."]
     counts = Counter(f.category for f in findings)
@@ -167,7 +184,8 @@ def assess(findings: list[Finding], text: str, words: int, sentences: int) -> As
     density = metrics["errors_per_100_words"]
     level, reasons = estimate_level(density, words)
     counts = dict(Counter(f.category for f in findings))
-    if counts:
-        top = ", ".join(f"{_LABELS.get(c, c)} ({n})" for c, n in Counter(counts).most_common(3))
+    errors = Counter(f.category for f in findings if is_norm_error(f))
+    if errors:
+        top = ", ".join(f"{_LABELS.get(c, c)} ({n})" for c, n in errors.most_common(3))
         reasons.append(f"Desvios mais frequentes: {top}.")
     return Assessment(metrics, level, reasons, feedback_for(findings, text, density), counts)
