@@ -42,6 +42,7 @@ class Settings(BaseSettings):
     job_timeout_s: int = Field(default=300, ge=1)
     reconcile_interval_s: float = Field(default=30.0, gt=0)
     reconcile_grace_s: float = Field(default=60.0, ge=0)
+    worker_liveness_ttl_s: int = Field(default=15, ge=2)
 
     # Analysis
     rubric: str = "enem"
@@ -72,6 +73,10 @@ class Settings(BaseSettings):
     def channel(self, job_id: str) -> str:
         """The Redis pub/sub channel that carries one job's state changes."""
         return f"{self.queue_prefix}elysia:events:{job_id}"
+
+    def liveness_key(self, worker_name: str) -> str:
+        """Short-TTL key a live worker keeps refreshing (see `services.workers.runner`)."""
+        return f"{self.queue_prefix}elysia:alive:{worker_name}"
 
     def durations_key(self, name: str) -> str:
         """Redis list of recent job durations (seconds, newest first) of one queue.

@@ -137,9 +137,18 @@ class Queues:
         return job
 
     def _worker_alive(self, job: Job) -> bool:
-        """A started job is alive only while its worker is registered and recently heartbeating."""
+        """A started job is alive only while its worker is.
+
+        Elysia workers refresh a liveness key every few seconds from a side thread (also during a
+        job), so a worker killed with SIGKILL is known dead within `worker_liveness_ttl_s`. For
+        other RQ workers, fall back to RQ's own registration and heartbeat.
+        """
         name = job.worker_name
         if not name:
+            return False
+        if self.redis.exists(self.settings.liveness_key(name)):
+            return True
+        if name.startswith("elysia."):
             return False
         worker = Worker.find_by_key(
             Worker.redis_worker_namespace_prefix + name, connection=self.redis

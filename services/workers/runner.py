@@ -8,13 +8,16 @@ autoscaler remove idle replicas without losing work.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable, Sequence
 
 from prometheus_client import start_http_server
+from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
@@ -74,7 +77,9 @@ def run_worker(
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
     log.info("preloaded models: %s", preload(settings, queues))
-    name = f"{socket.gethostname()}.{os.getpid()}.{'+'.join(queues)}"[:200]
+    name = f"elysia.{socket.gethostname()}.{os.getpid()}.{'+'.join(queues)}"[:200]
+    beacon = LivenessBeacon(ctx.queues.redis, settings.liveness_key(name), settings)
+    beacon.start()
     worked = False
     backoff = 1.0
     try:
@@ -99,7 +104,32 @@ def run_worker(
             time.sleep(backoff)
             backoff = min(backoff * 2, 30.0)
     finally:
+        beacon.stop()
         ctx.close()
+
+
+class LivenessBeacon(threading.Thread):
+    """Keeps `key` alive while this process lives: SIGKILL stops it, and the key expires."""
+
+    def __init__(self, redis: Redis, key: str, settings: Settings) -> None:
+        super().__init__(name="liveness-beacon", daemon=True)
+        self.redis = redis
+        self.key = key
+        self.ttl = settings.worker_liveness_ttl_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopped.is_set():
+            try:
+                self.redis.set(self.key, "1", ex=self.ttl)
+            except RedisError as exc:
+                log.debug("liveness beacon: %s", exc)
+            self.stopped.wait(self.ttl / 3)
+
+    def stop(self) -> None:
+        self.stopped.set()
+        with contextlib.suppress(RedisError):
+            self.redis.delete(self.key)
 
 
 def _retry_backend(action: Callable[[], object], attempts: int = 30) -> None:
