@@ -15,6 +15,7 @@ import pytest
 from services.core.config import Settings
 from services.core.search import SearchIndex
 from services.core.search_query import SearchParams, build_request
+from tests.conftest import make_test_settings
 from tests.search.corpus import document
 
 pytestmark = pytest.mark.integration
@@ -23,9 +24,9 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def isolated_index(settings: Settings, elasticsearch_server: None) -> Iterator[SearchIndex]:
     """An index family of its own: a rebuild here cannot disturb the other tests' alias."""
-    own = settings.model_copy(
-        update={"es_index_prefix": f"{settings.es_index_prefix}-rx{uuid.uuid4().hex[:6]}"}
-    )
+    # A new Settings, not `model_copy`: `es_alias` is a cached_property and would be copied.
+    own = make_test_settings(es_index_prefix=f"{settings.es_index_prefix}-rx{uuid.uuid4().hex[:6]}")
+    assert own.es_alias != settings.es_alias
     index = SearchIndex(own)
     index.ensure()
     yield index
