@@ -39,10 +39,12 @@ def operator(
     namespaces = list(namespace)
     if not namespaces and os.environ.get("POD_NAMESPACE"):
         namespaces = [os.environ["POD_NAMESPACE"]]
+    settings = Settings()
+    kubeconfig = kubeconfig or settings.kubeconfig  # $KUBECONFIG, else $ELYSIA_KUBECONFIG
     if kubeconfig:
         # kopf's own login reads $KUBECONFIG; keep it and the API client on the same file.
         os.environ["KUBECONFIG"] = kubeconfig
-    ctx = build_context(Settings(), kubeconfig=kubeconfig)
+    ctx = build_context(settings, kubeconfig=kubeconfig)
     kopf.run(
         registry=build_registry(interval),
         memo=kopf.Memo(ctx=ctx),

@@ -33,6 +33,7 @@ class Settings(BaseSettings):
     s3_access_key_id: SecretStr = SecretStr("elysia")
     s3_secret_access_key: SecretStr = SecretStr("elysia-secret")
     backend_timeout_s: float = 5.0
+    kubeconfig: str | None = None  # the operator's cluster (None: in-cluster config)
 
     # Queues: names are the dimension names, optionally prefixed so that several deployments
     # (or parallel test sessions) can share one Redis without seeing each other's work.

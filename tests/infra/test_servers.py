@@ -201,12 +201,7 @@ def test_infra_env_names_are_settings_fields() -> None:
     }
     assert required <= set(values), required - set(values)
     fields = set(Settings.model_fields)
-    # ELYSIA_KUBECONFIG is read by the operators/kube tooling, not (yet) by Settings.
-    unknown = {
-        k
-        for k in values
-        if k != "ELYSIA_KUBECONFIG" and k.removeprefix("ELYSIA_").lower() not in fields
-    }
+    unknown = {k for k in values if k.removeprefix("ELYSIA_").lower() not in fields}
     assert not unknown, f"infra.env keys without a Settings field: {sorted(unknown)}"
     for key, value in values.items():
         assert value, f"{key} is empty"
