@@ -219,6 +219,7 @@ def main() -> None:
         print(
             f"Elasticsearch {index.es.info()['version']['number']} at {settings.elasticsearch_url}"
         )
+        print(f"machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
         print(f"indexing {args.docs:,} essays (rebuild path: bulk create, refresh off) ...")
         t0 = time.perf_counter()
         generated = list(generate(args.docs))
@@ -269,6 +270,7 @@ def main() -> None:
                 f"{took_p95:>13.1f}{p50 / floor:>10.1f}x"
             )
         print()
+        print(f"load average {os.getloadavg()[0]:.1f} at the end of the query phase")
         verdict = "meets" if worst <= 50 else "MISSES"
         print(f"worst p95 {worst:.1f} ms: {verdict} the 50 ms target (client-side wall time)")
     finally:

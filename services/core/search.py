@@ -175,7 +175,9 @@ class SearchIndex:
     def write_targets(self) -> list[str]:
         """Where writes go: the live index, plus the one being rebuilt if a rebuild runs."""
         names = self._aliased(self.alias, self.building_alias)
-        return names or [self.alias]
+        # Never write to the bare alias name when no index exists: Elasticsearch would create a
+        # concrete index of that name with guessed (dynamic) mappings, and block the alias.
+        return names or [self.ensure()]
 
     def index(self, doc_id: str, document: Mapping[str, Any], refresh: bool = False) -> None:
         """Index (or overwrite: the document id is the essay id) one document."""

@@ -216,3 +216,19 @@ async def test_reindex_and_repair_from_metadata(
     assert repaired["added"] == 1 and repaired["removed"] == 1
     assert isolated_index.get(tenant, done_id) is not None
     assert isolated_index.get(tenant, ghost_id) is None
+
+
+def test_first_write_creates_the_versioned_index_not_a_guessed_one(
+    elasticsearch_server: None, settings: Settings
+) -> None:
+    """Writing before `ensure()` must not let Elasticsearch invent an index named like the alias."""
+    fresh = SearchIndex(make_test_settings(es_index_prefix=f"{settings.es_index_prefix}-first"))
+    try:
+        _, doc = document("tenant-first", "first-1", "Primeira redação.")
+        fresh.index("first-1", doc, refresh=True)
+        assert fresh.current_index() == fresh.index_name(1)
+        mapping = fresh.es.indices.get_mapping(index=fresh.index_name(1))
+        assert mapping[fresh.index_name(1)]["mappings"]["dynamic"] == "strict"
+        assert fresh.get("tenant-first", "first-1") is not None
+    finally:
+        fresh.drop_all()
