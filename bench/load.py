@@ -1,0 +1,287 @@
+"""Load benchmark: submit latency at increasing offered rates until the gateway saturates.
+
+A real gateway (`elysia serve`, a child process, real servers behind it) is driven over loopback
+by this process, open loop: request i of a step is sent at t0 + i/rate whether or not earlier ones
+have answered, and its latency is counted from that *scheduled* instant, so a stalled server
+cannot hide its queueing by slowing the client (no coordinated omission). Each step is bounded
+in count (`rate × --step-seconds`, at most `--max-per-step`) and in time (answers still missing
+`--timeout` s after the last send are errors).
+
+Per step: offered and achieved rate (answers / time from first send to last answer), p50/p99/max
+latency of `POST /v1/essays`, error rate, and the gateway's CPU per request. The knee is the
+first step where p99 exceeds `--k` × the first step's p99, the achieved rate falls below 90% of
+the offered one, or more than 1% of requests fail; the run stops there. No workers run: an
+accepted essay waits in its queues, which is what the submit path promises (tenant limits are
+set high so backpressure never answers 429).
+
+Needs `scripts/infra/up`. Usage: python bench/load.py [--rates 5,10,20,40,80,160,320]
+[--step-seconds 8] [--k 3] [--with-reads]. The last line printed is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import random
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from dotenv import load_dotenv  # noqa: E402
+
+from services.core.config import Settings  # noqa: E402
+from tests.harness import Platform  # noqa: E402
+
+SHARED = ROOT.parent / "shared" / "data" / "enem" / "essays.jsonl.gz"
+
+
+@dataclass
+class Step:
+    offered_per_s: float
+    sent: int
+    ok: int
+    errors: int
+    achieved_per_s: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    read_p50_ms: float | None
+    gateway_cpu_ms_per_request: float
+
+    @property
+    def error_rate(self) -> float:
+        return self.errors / self.sent if self.sent else 0.0
+
+
+def load_texts(n: int) -> list[str]:
+    """Real essay texts (the shared ENEM corpus when present, else the bundled samples)."""
+    texts: list[str] = []
+    if SHARED.exists():
+        with gzip.open(SHARED, "rt", encoding="utf-8") as handle:
+            for line in handle:
+                texts.append(json.loads(line)["text"])
+                if len(texts) >= n:
+                    break
+    else:
+        samples = (ROOT / "samples" / "essays.jsonl").read_text(encoding="utf-8").splitlines()
+        texts = [json.loads(line)["text"] for line in samples if line.strip()]
+    return texts
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(round(q / 100 * (len(ordered) - 1)), len(ordered) - 1)]
+
+
+async def run_step(
+    client: httpx.AsyncClient,
+    rate: float,
+    count: int,
+    texts: list[str],
+    job_ids: list[str],
+    with_reads: bool,
+    drain_s: float,
+) -> tuple[list[float], list[float], int, float]:
+    """Open-loop step: (submit latencies of successes, read latencies, errors, wall seconds)."""
+    latencies: list[float] = []
+    reads: list[float] = []
+    errors = 0
+    rng = random.Random(int(rate * 1000))
+
+    async def one(i: int, scheduled: float) -> None:
+        nonlocal errors
+        try:
+            response = await client.post(
+                "/v1/essays", json={"text": texts[i % len(texts)], "title": f"load {i}"}
+            )
+        except httpx.HTTPError:
+            errors += 1
+            return
+        if response.status_code != 202:
+            errors += 1
+            return
+        latencies.append((time.perf_counter() - scheduled) * 1000)
+        job_ids.append(response.json()["job_id"])
+        if with_reads and job_ids:
+            started = time.perf_counter()
+            read = await client.get(f"/v1/jobs/{rng.choice(job_ids)}")
+            if read.status_code == 200:
+                reads.append((time.perf_counter() - started) * 1000)
+            else:
+                errors += 1
+
+    tasks = []
+    t0 = time.perf_counter()
+    for i in range(count):
+        scheduled = t0 + i / rate
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(i, scheduled)))
+    _, pending = await asyncio.wait(tasks, timeout=drain_s)
+    for task in pending:  # still unanswered `drain_s` after the last send: counted as errors
+        task.cancel()
+        errors += 1
+    return latencies, reads, errors, time.perf_counter() - t0
+
+
+def knee_reason(step: Step, first: Step, k: float) -> str | None:
+    if step.error_rate > 0.01:
+        return f"error rate {step.error_rate:.1%} > 1%"
+    if step.achieved_per_s < 0.9 * step.offered_per_s:
+        return f"achieved {step.achieved_per_s:.1f}/s < 90% of offered {step.offered_per_s:g}/s"
+    if step.p99_ms > k * first.p99_ms:
+        return f"p99 {step.p99_ms:.0f} ms > {k:g} × low-rate p99 {first.p99_ms:.0f} ms"
+    return None
+
+
+def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -> dict[str, Any]:
+    texts = load_texts(200)
+    rates = [float(r) for r in args.rates.split(",")]
+    steps: list[Step] = []
+    knee: dict[str, Any] | None = None
+    job_ids: list[str] = []
+    limits = httpx.Limits(max_connections=args.connections, max_keepalive_connections=64)
+
+    async def main() -> None:
+        nonlocal knee
+        async with httpx.AsyncClient(
+            base_url=base_url, headers={"X-API-Key": key}, timeout=args.timeout, limits=limits
+        ) as client:
+            for _ in range(5):  # warm the connection pool and the gateway's first-call paths
+                await client.post("/v1/essays", json={"text": texts[0]})
+            for rate in rates:
+                count = min(max(int(rate * args.step_seconds), 10), args.max_per_step)
+                cpu0 = cpu_seconds(gateway_pid)
+                lat, reads, errors, wall = await run_step(
+                    client, rate, count, texts, job_ids, args.with_reads, args.timeout
+                )
+                cpu = cpu_seconds(gateway_pid) - cpu0
+                step = Step(
+                    offered_per_s=rate,
+                    sent=count,
+                    ok=len(lat),
+                    errors=errors,
+                    achieved_per_s=len(lat) / wall,
+                    p50_ms=percentile(lat, 50),
+                    p99_ms=percentile(lat, 99),
+                    max_ms=max(lat) if lat else float("nan"),
+                    read_p50_ms=percentile(reads, 50) if reads else None,
+                    gateway_cpu_ms_per_request=cpu / count * 1000,
+                )
+                steps.append(step)
+                print(
+                    f"offered {rate:>6g}/s  achieved {step.achieved_per_s:7.1f}/s  "
+                    f"p50 {step.p50_ms:8.1f} ms  p99 {step.p99_ms:8.1f} ms  "
+                    f"errors {step.error_rate:6.1%}  gateway CPU "
+                    f"{step.gateway_cpu_ms_per_request:5.1f} ms/req"
+                    + (f"  read p50 {step.read_p50_ms:.1f} ms" if step.read_p50_ms else ""),
+                    flush=True,
+                )
+                reason = knee_reason(step, steps[0], args.k)
+                if reason:
+                    knee = {"rate_per_s": rate, "reason": reason}
+                    break
+
+    asyncio.run(main())
+    best = max(steps, key=lambda s: s.achieved_per_s)
+    return {
+        "steps": [asdict(s) | {"error_rate": s.error_rate} for s in steps],
+        "knee_rate_per_s": knee["rate_per_s"] if knee else None,
+        "knee_reason": knee["reason"] if knee else "no knee within the offered rates",
+        "last_good_rate_per_s": steps[-2].offered_per_s if knee and len(steps) > 1 else None,
+        "max_achieved_per_s": best.achieved_per_s,
+        "low_rate_p50_ms": steps[0].p50_ms,
+        "low_rate_p99_ms": steps[0].p99_ms,
+        "gateway_cpu_ms_per_request": steps[0].gateway_cpu_ms_per_request,
+        "k": args.k,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rates", default="5,10,20,40,80,160,320", help="offered rates, req/s")
+    parser.add_argument("--step-seconds", type=float, default=8.0)
+    parser.add_argument("--max-per-step", type=int, default=2000)
+    parser.add_argument("--k", type=float, default=3.0, help="knee: p99 > k × low-rate p99")
+    parser.add_argument("--timeout", type=float, default=15.0, help="per request, seconds")
+    parser.add_argument("--connections", type=int, default=256)
+    parser.add_argument("--with-reads", action="store_true", help="GET a job after each submit")
+    args = parser.parse_args()
+
+    load_dotenv(ROOT / ".elysia" / "infra.env")
+    run = uuid.uuid4().hex[:8]
+    bootstrap = f"load-{run}"
+    settings = Settings(
+        mongodb_db=f"elysia_load_{run}",
+        s3_bucket=f"elysia-load-{run}",
+        es_index_prefix=f"elysia-load-{run}",
+        queue_prefix=f"load{run}:",
+        admin_bootstrap_key=bootstrap,
+    )
+    logs = ROOT / "out" / "bench-load"
+    logs.mkdir(parents=True, exist_ok=True)
+    platform = Platform(settings, logs)
+    try:
+        platform.start_gateway()
+        assert platform.gateway is not None
+        created = httpx.post(
+            f"{platform.base_url}/v1/tenants",
+            headers={"X-API-Key": bootstrap},
+            json={"name": "load", "limits": {"requests": 1_000_000, "max_pending": 10_000_000}},
+            timeout=30,
+        )
+        created.raise_for_status()
+        result = drive(platform.base_url, created.json()["key"]["key"], platform.gateway.pid, args)
+    finally:
+        platform.stop()
+        cleanup(settings)
+    print(
+        f"knee: {result['knee_rate_per_s']}/s ({result['knee_reason']}); "
+        f"best achieved {result['max_achieved_per_s']:.1f} submissions/s; "
+        f"low-rate p50 {result['low_rate_p50_ms']:.1f} ms, p99 {result['low_rate_p99_ms']:.1f} ms"
+    )
+    print(json.dumps(result))
+
+
+def cleanup(settings: Settings) -> None:
+    """Drop what the run created: its database, queue keys and bucket (best effort)."""
+    try:
+        from pymongo import MongoClient
+        from redis import Redis
+
+        from services.core.storage import ObjectStore
+
+        MongoClient(settings.mongodb_uri).drop_database(settings.mongodb_db)
+        redis = Redis.from_url(settings.redis_url)
+        keys = list(redis.scan_iter(match=f"*{settings.queue_prefix}*", count=1000))
+        for start in range(0, len(keys), 1000):
+            redis.delete(*keys[start : start + 1000])
+        store = ObjectStore(settings)
+        for key in list(store.list_keys("")):
+            store.delete(key)
+        store.client.delete_bucket(Bucket=store.bucket)
+    except Exception as exc:  # a failed clean-up must not hide the figures
+        print(f"cleanup incomplete: {exc}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
