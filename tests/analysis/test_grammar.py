@@ -9,7 +9,7 @@ import pytest
 from services.analysis.dimensions.grammar import GrammarDimension
 from services.analysis.grammar.findings import Finding, resolve_overlaps
 from services.analysis.grammar.levels import CATEGORIES, estimate_level, metric_key
-from services.analysis.grammar.lightproof import categorise, required_literal
+from services.analysis.grammar.lightproof import categorise, required_literal, required_strings
 from services.analysis.grammar.spelling import rank_suggestions
 from services.analysis.results import DimensionResult, EssayInput
 from services.analysis.rubric import Dimension, get_rubric, load_dimension
@@ -180,9 +180,11 @@ def test_thread_safety_same_results(grammar: GrammarDimension) -> None:
 
 def test_required_literal_is_a_substring_of_every_match() -> None:
     assert required_literal(r"(?u)(?<![-\w])([Dd])a vontade de ([a-zç]+)r") == "da vontade de "
-    assert required_literal(r"(?u)\b(mas|mais) tarde\b") == " tarde"
+    assert required_strings(r"(?u)\b(mas|mais) tarde\b") == ("mais tarde", "mas tarde")
     assert len(required_literal(r"(?u)(?P<x>[a-z]+) (?P<y>[a-z]+)")) < 2  # too short to filter
     assert required_literal(r"(?u)abc(?:de)?fg") in {"abc", "fg"}
+    assert required_strings(r"(?u)(Algum|Esse) (?P<x>[a-z]+)o") == ("algum ", "esse ")
+    assert required_strings(r"(?u)(?P<x>[a-z]+)") == ()
 
 
 def test_lightproof_categories() -> None:
