@@ -150,3 +150,24 @@ async def test_openapi_documents_the_response(client: httpx.AsyncClient) -> None
     assert {"q", "min_c5", "group", "cursor", "sort"} <= names
     schema = spec["components"]["schemas"]["SearchResponse"]
     assert {"hits", "total", "facets", "next"} <= set(schema["properties"])
+
+
+async def test_elasticsearch_down_is_a_503_with_retry_after(
+    settings: Settings, metadata: Any, keys: tuple[str, str, str]
+) -> None:
+    import socket
+
+    from services.gateway.app import create_app
+    from tests.conftest import make_test_settings
+
+    with socket.socket() as probe:  # a port nobody listens on: connection refused, for real
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    down = make_test_settings(elasticsearch_url=f"http://127.0.0.1:{port}", backend_timeout_s=1.0)
+    # Starlette re-raises after the catch-all handler answered; a real server would log it.
+    transport = httpx.ASGITransport(app=create_app(down), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as http:
+        response = await get(http, keys[0], {"q": "escola"})
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "backend_unavailable"
+    assert response.headers["Retry-After"]
