@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
@@ -50,6 +51,12 @@ def serve(redis_url: str, queue_name: str, max_jobs: int) -> None:
     queue = Queue(queue_name, connection=connection)
     worker = SimpleWorker([queue], connection=connection, name=f"{queue_name}-w")
     worker.work(burst=False, max_jobs=max_jobs, logging_level="WARNING")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process, from /proc (the worker's cost per job)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(fields[i]) for i in (11, 12)) / os.sysconf("SC_CLK_TCK")
 
 
 def seconds(start: datetime | None, end: datetime | None) -> float:
@@ -134,7 +141,9 @@ def main() -> None:
                 raise SystemExit("the RQ worker did not start")
             time.sleep(0.1)
         latencies = light_latency(queue, args.light, args.rate)
+        cpu0 = cpu_seconds(worker.pid)
         rates = backlog_throughput(queue, args.jobs)
+        worker_cpu_ms = (cpu_seconds(worker.pid) - cpu0) / args.jobs * 1000
         worker.wait(timeout=60)
     finally:
         if worker.poll() is None:
@@ -152,6 +161,7 @@ def main() -> None:
         "backlog_jobs": args.jobs,
         "enqueue_per_s": rates["enqueue_per_s"],
         "execute_per_s": rates["execute_per_s"],
+        "worker_cpu_ms_per_job": worker_cpu_ms,
     }
     print(f"RQ {figures['rq_version']} on Redis {figures['redis_version']}, one SimpleWorker")
     print(
@@ -162,6 +172,7 @@ def main() -> None:
         f"backlog of {args.jobs}: enqueue {figures['enqueue_per_s']:.0f} jobs/s (pipelined), "
         f"execute {figures['execute_per_s']:.0f} jobs/s (one worker) — the queue's physical limit"
     )
+    print(f"worker CPU per no-op job: {worker_cpu_ms:.2f} ms (RQ's own bookkeeping)")
     print(json.dumps(figures))
 
 
