@@ -145,7 +145,7 @@ class _Lexicon:
         )
         apposition = (
             r"(?P<app>\s*,(?P<app_c>[^,.;]{2,150}?),|\s*\((?P<app_p>[^)]{2,150})\)"
-            r"|\s+[—–-](?P<app_d>[^—–.;]{2,150}?)[—–-])?"
+            r"|\s*[—–-](?P<app_d>[^—–.;]{2,150}?)[—–-])?"
         )
         # what may follow an agent head before its verb: "das grandes cidades", "escolares",
         # "e os professores" (never a negation or an adverb that belongs to the verb)
@@ -161,6 +161,25 @@ class _Lexicon:
             + _WORD
             + ")"
         )
+        # any noun phrase opening a clause and followed by a modal + infinitive: "Ademais, os
+        # atletas devem ter…", "Cada indivíduo deve fazer…" (agents outside the lexicon)
+        self.generic_subject_re = re.compile(
+            r"(?:^|[,;:]\s*|(?<![\w-])(?:e|enquanto|ademais|outrossim|tambem)\s+)"
+            r"(?P<subj>(?:o|a|os|as|cada|todo|toda|todos|todas)\s+"
+            + _WORD
+            + r"(?:\s+(?!(?:nao|tambem|ainda|sempre)(?![\w-]))"
+            + _WORD
+            + r"){0,3}?)\s+(?:(?:tambem|ainda|sempre)\s+)?"
+            + modals
+            + r"(?![\w-])\s+(?P<act>(?:se\s+)?"
+            + _WORD
+            + ")"
+        )
+        # ", conscientizando a população…": a gerund clause after the action is its mode
+        self.gerund_re = re.compile(r",\s*(?P<g>[^\W\d_]+(?:ando|endo|indo))(?![\w-])")
+        self.purpose_gerunds = frozenset(
+            ("visando", "objetivando", "buscando", "almejando", "pretendendo", "tentando")
+        )
         self.after_agent_role_re = re.compile(
             "^"
             + ext
@@ -174,6 +193,7 @@ class _Lexicon:
             + _WORD
             + ")"
         )
+        self.negation_re = re.compile(r"(?<![\w-])(?:nao|nunca|jamais)\s+$")
         self.passive_re = re.compile(
             r"(?<![\w-])(?P<modal>"
             + modals
@@ -232,6 +252,15 @@ class _SentenceFinder:
         self.folded = folded
         self.s = sentence
         self.found: dict[str, list[tuple[int, int]]] = {e: [] for e in ELEMENTS}
+        self.passive_agent = False
+
+    def _modal_passive(self) -> bool:
+        """A non-negated "deve ser estimulado" in the sentence: with an agent, a proposal."""
+        f, lo = self.folded, self.s.start
+        return any(
+            not self.lex.negation_re.search(f[max(lo, m.start() - 8) : m.start()])
+            for m in self.lex.passive_re.finditer(f, lo, self.s.end)
+        )
 
     def _add(self, element: str, start: int, end: int) -> None:
         while start < end and self.text[start] in " ,;:":
@@ -268,6 +297,8 @@ class _SentenceFinder:
         self._agents_and_actions(stops)
         self._necessity_actions(stops)
         self._passive_actions(stops)
+        self._generic_subjects(stops)
+        self._gerund_means(stops)
         self._insertions_and_relatives(stops)
         return self.found
 
@@ -285,8 +316,9 @@ class _SentenceFinder:
             if self.lex.role_before_re.search(before):
                 role = "role"
             elif self.lex.passive_agent_re.search(before):
-                if not (self.found["means"] or self.found["purpose"]):
-                    continue  # as for passive actions: no means/purpose, no proposal
+                if not (self.found["means"] or self.found["purpose"] or self._modal_passive()):
+                    continue  # "não pode ser ignorada pelas autoridades": not a proposal
+                self.passive_agent = True
                 self._add("agent", head_start, self._extend_capitalised(head_end, hi))
                 continue
             elif art is not None:
@@ -354,10 +386,12 @@ class _SentenceFinder:
     def _passive_actions(self, stops: list[int]) -> None:
         """ "a coleta seletiva deve ser ampliada…, através de…": an agentless proposal."""
         f, lo, hi = self.folded, self.s.start, self.s.end
-        if not (self.found["means"] or self.found["purpose"]):
+        if not (self.found["means"] or self.found["purpose"] or self.passive_agent):
             return
         for m in self.lex.passive_re.finditer(f, lo, hi):
             a = m.start()
+            if self.lex.negation_re.search(f[max(lo, a - 8) : a]):
+                continue
             if any(x <= a < y for x, y in self.found["action"]):
                 continue
             if self.lex.anaphoric_re.search(f[max(lo, a - 20) : a].strip()):
@@ -366,6 +400,39 @@ class _SentenceFinder:
             subject = max(f.rfind(c, lo, a) for c in ",;:")
             start = subject + 1 if subject >= lo else lo
             self._add("action", start, _clause_end(f, a, hi, stops))
+
+    def _generic_subjects(self, stops: list[int]) -> None:
+        f, lo, hi = self.folded, self.s.start, self.s.end
+        for m in self.lex.generic_subject_re.finditer(f, lo, hi):
+            a, b = m.start("subj"), m.end("subj")
+            verb = m.group("act").split()[-1]
+            if verb in ("ser", "estar") or verb in self.lex.discourse_verbs:
+                continue
+            if not self.lex.is_infinitive(verb):
+                continue
+            if any(x < b and a < y for x, y in self.found["agent"]):
+                continue
+            if self.lex.anaphoric_re.search(f[a:b]):
+                continue
+            act = m.start("act")
+            if any(x <= act < y for x, y in self.found["action"]):
+                continue
+            self._add("agent", a, b)
+            self._add("action", act, _clause_end(f, act, hi, stops))
+
+    def _gerund_means(self, stops: list[int]) -> None:
+        f, lo, hi = self.folded, self.s.start, self.s.end
+        actions = self.found["action"]
+        if not actions:
+            return
+        first_action = min(x for x, _ in actions)
+        for m in self.lex.gerund_re.finditer(f, lo, hi):
+            a = m.start("g")
+            if a < first_action or m.group("g") in self.lex.purpose_gerunds:
+                continue
+            if any(x <= a < y for el in ELEMENTS for x, y in self.found[el]):
+                continue
+            self._add("means", a, _clause_end(f, a, hi, stops))
 
     def _insertions_and_relatives(self, stops: list[int]) -> None:
         f, lo, hi = self.folded, self.s.start, self.s.end
@@ -403,19 +470,23 @@ class ProposalDimension:
         folded = fold_aligned(text)
         paras = paragraphs(text)
         out: list[ElementSpan] = []
+        violations: list[Span] = []
         for p_index, p in enumerate(paras):
             in_conclusion = p_index == len(paras) - 1
             for s in sentences_in(text, p.start, p.end):
                 found = _SentenceFinder(self._lex, text, folded, s).run()
+                if found["action"] or found["agent"]:
+                    # only a PROPOSED measure can violate human rights; "as torturas da
+                    # Inquisição" in an argument cannot
+                    violations.extend(
+                        Span(m.start(), m.end(), text[m.start() : m.end()])
+                        for m in self._lex.human_rights_re.finditer(folded, s.start, s.end)
+                    )
                 if not in_conclusion and not found["action"]:
                     continue
                 for element in ELEMENTS:
                     for a, b in sorted(found[element]):
                         out.append(ElementSpan(element, a, b, text[a:b], p_index, in_conclusion))
-        violations = [
-            Span(m.start(), m.end(), text[m.start() : m.end()])
-            for m in self._lex.human_rights_re.finditer(folded)
-        ]
         return out, violations
 
     def analyse(self, essay: EssayInput) -> DimensionResult:

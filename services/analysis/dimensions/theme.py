@@ -406,7 +406,11 @@ class ThemeDimension:
     def _repertoire_issues(self, text: str, folded: str) -> list[Issue]:
         found: list[tuple[int, int, str]] = []
         for kind, rx in self._repertoire:
-            found.extend((m.start(), m.end(), kind) for m in rx.finditer(folded))
+            for m in rx.finditer(folded):
+                # names and events are written capitalised; "renascimento" (rebirth) is not
+                # the Renaissance, "adorno" is not Adorno
+                if kind == "law" or text[m.start()].isupper():
+                    found.append((m.start(), m.end(), kind))
         found.extend((m.start(), m.end(), "law") for m in self._article_re.finditer(folded))
         found.extend((m.start(), m.end(), "data") for m in self._data_re.finditer(folded))
         for m in self._quote_re.finditer(text):
