@@ -1,7 +1,7 @@
 """Quality of the analysis dimensions against gold data: C5 elements, C1 (imported), theme check.
 
 Usage:
-    .venv/bin/python bench/analysis_quality.py                 # C5 + C1 + theme sample of 40
+    .venv/bin/python bench/analysis_quality.py                 # C5 + C1 + theme sample of 20
     .venv/bin/python bench/analysis_quality.py --theme-sample 200
     .venv/bin/python bench/analysis_quality.py --no-theme --verbose
 
@@ -254,7 +254,7 @@ def print_theme(sample: int, seed: int = 7) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--theme-sample", type=int, default=40)
+    parser.add_argument("--theme-sample", type=int, default=20)
     parser.add_argument("--no-theme", action="store_true")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)

@@ -75,6 +75,8 @@ TANGENTIAL_COVERAGE = 0.20
 # Copied motivating text: runs of COPY_NGRAM-word windows shared with the prompt, kept when the
 # run covers at least COPY_MIN_WORDS words; the essay is flagged when COPY_FLAG_RATIO of its
 # words (or one run of COPY_FLAG_RUN words) are copied.
+# On 1,500 essays of the shared data (seed 2): the median and 90th percentile of copied_ratio are
+# 0, the 99th 0.08; 2.1 % are flagged; the 5 essays copying >= 15 % average c2 104 (all: 124).
 COPY_NGRAM = 5
 COPY_MIN_WORDS = 8
 COPY_FLAG_RATIO = 0.05
