@@ -79,9 +79,9 @@ function popover() {
     if (restoreFocus && owner) owner.focus();
   };
   close.addEventListener("click", () => hide(true));
-  box.addEventListener("keydown", (event) => {
-    if (event.key === "Escape") hide(true);
-  });
+  const onKey = (event) => {
+    if (event.key === "Escape" && !box.hidden) hide(true);
+  };
   const show = (issues, mark) => {
     owner = mark;
     body.replaceChildren(
@@ -109,7 +109,7 @@ function popover() {
     box.style.left = `${Math.max(0, rect.left - host.left)}px`;
     box.style.top = `${rect.bottom - host.top + 6}px`;
   };
-  return { box, show, hide };
+  return { box, show, hide, onKey };
 }
 
 function legend(essay) {
@@ -223,7 +223,7 @@ export function render(main, { id }) {
           { class: "card essay-card", "aria-labelledby": "essay-heading" },
           h("h2", { id: "essay-heading" }, t("result.essay")),
           legend(essayEl),
-          h("div", { class: "essay-wrap" }, essayEl, pop.box),
+          h("div", { class: "essay-wrap", onkeydown: pop.onKey }, essayEl, pop.box),
         ),
         h(
           "section",

@@ -17,7 +17,8 @@ const FILTER_PARAMS = [
 ];
 
 function stateFrom(params) {
-  const state = { q: params.get("q") || "", sort: params.get("sort") || "relevance", filters: {} };
+  const size = Math.min(100, Math.max(1, Number(params.get("size")) || 10));
+  const state = { q: params.get("q") || "", sort: params.get("sort") || "relevance", size, filters: {} };
   for (const name of FILTER_PARAMS) {
     const values = params.getAll(name);
     if (values.length) state.filters[name] = values;
@@ -26,7 +27,8 @@ function stateFrom(params) {
 }
 
 function hashOf(state) {
-  return `#/search${query({ q: state.q, sort: state.sort === "relevance" ? "" : state.sort, ...state.filters })}`;
+  const sort = state.sort === "relevance" ? "" : state.sort;
+  return `#/search${query({ q: state.q, sort, size: state.size === 10 ? "" : state.size, ...state.filters })}`;
 }
 
 function facetLabel(facet, value) {
@@ -155,7 +157,7 @@ export function render(main, { params }) {
   const load = async (page) => {
     summary.textContent = t("common.loading");
     const body = await api(
-      `/v1/search${query({ q: state.q, sort: state.sort, size: 10, cursor: cursors[page], ...state.filters })}`,
+      `/v1/search${query({ q: state.q, sort: state.sort, size: state.size, cursor: cursors[page], ...state.filters })}`,
       { signal: controller.signal },
     );
     if (body.next) cursors[page + 1] = body.next;
@@ -164,7 +166,7 @@ export function render(main, { params }) {
     const prev = h("button", { type: "button", id: "page-prev", disabled: page === 0, onclick: () => run(page - 1) }, t("common.previous"));
     const next = h("button", { type: "button", id: "page-next", disabled: !body.next, onclick: () => run(page + 1) }, t("common.next"));
     results.replaceChildren(
-      h("ol", { class: "hits", id: "hits", start: String(page * 10 + 1) }, body.hits.map(hitCard)),
+      h("ol", { class: "hits", id: "hits", start: String(page * state.size + 1) }, body.hits.map(hitCard)),
       h("nav", { class: "pager", "aria-label": t("search.page", { page: page + 1 }) }, prev, h("span", {}, t("search.page", { page: page + 1 })), next),
     );
   };

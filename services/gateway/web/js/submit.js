@@ -191,7 +191,10 @@ export function renderProgress(main, { id }) {
     actionsBox,
   );
   let announced = false;
+  const seen = new Set();
   const update = (job, how) => {
+    seen.add(how);
+    main.dataset.transports = [...seen].join(" ");
     const pct = job.progress ? job.progress.percent : 0;
     bar.value = pct;
     bar.setAttribute("aria-valuenow", String(pct));
