@@ -144,3 +144,17 @@ def test_light_stemmer_conflates_inflections() -> None:
     assert stem("mulheres") == stem("mulher")
     assert stem("Violência") == stem("violento")
     assert stem("instituições") == stem("instituição")
+
+
+def test_embeddings_are_normalised_and_blank_is_zero(theme: ThemeDimension) -> None:
+    from services.analysis import embeddings
+
+    vectors = embeddings.embed(["A violência contra a mulher.", "   ", "O futebol."], "query")
+    assert vectors.shape == (3, embeddings.dim())
+    norms = (vectors**2).sum(axis=1) ** 0.5
+    assert abs(norms[0] - 1) < 1e-4 and abs(norms[2] - 1) < 1e-4
+    assert norms[1] == 0.0
+    single = embeddings.embed(["A violência contra a mulher."], "query")
+    assert float(single[0] @ vectors[0]) > 0.999
+    passage = embeddings.embed(["A violência contra a mulher."], "passage")
+    assert float(passage[0] @ vectors[0]) < 0.999  # the e5 prefix changes the embedding
