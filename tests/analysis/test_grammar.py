@@ -99,6 +99,8 @@ CLEAN = [
     "O Estado deve, portanto, garantir o acesso à saúde e à educação de qualidade.",
     "A cidade onde nasci ainda não tem saneamento básico.",
     "Ninguém sabe o porquê de tanta demora, mas a população continua à espera de respostas.",
+    'O slogan "pior que tá não fica" mostra o descrédito da política.',
+    "Nesse contexto de crise, o Estado precisa agir.",
 ]
 
 

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from services.analysis.grammar.findings import Finding
 
+# A stretch between double quotes (straight, curly or guillemets) on one line.
+QUOTED_RE = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»")
+
 Accept = Callable[[re.Match[str], str], bool]
 Suggest = Callable[[re.Match[str]], list[str]]
 
@@ -734,7 +737,8 @@ RULES: tuple[ProjectRule, ...] = (
             r"Dessa\s+forma|Desse\s+modo|Dessa\s+maneira|Sendo\s+assim|Assim\s+sendo|"
             r"Por\s+conseguinte|Em\s+suma|Ademais|Outrossim|Por\s+fim|Diante\s+disso|"
             r"Nesse\s+sentido|Nesse\s+contexto|Em\s+síntese|Consequentemente|Em\s+primeiro\s+"
-            r"lugar|Em\s+segundo\s+lugar|Por\s+outro\s+lado|Logo\s+após\s+isso)\s+(?![,(—–-])",
+            r"lugar|Em\s+segundo\s+lugar|Por\s+outro\s+lado|Logo\s+após\s+isso)\s+"
+            r"(?![,(—–-]|(?:de|do|da|dos|das|em|no|na|que)\b)",
             0,
         ),
         "Conectivo deslocado no início da frase: separe-o com vírgula.",
@@ -816,10 +820,20 @@ class ProjectRuleEngine:
         self._known = known
 
     def check(self, text: str, sentences: Iterable[tuple[int, int]]) -> list[Finding]:
-        """Findings of every rule in each `(start, end)` sentence of `text`."""
+        """Findings of every rule in each `(start, end)` sentence of `text`.
+
+        Register findings inside quotation marks are dropped: a quoted slogan or speech ("pior
+        que tá não fica") is a citation, not the student's own register.
+        """
+        quoted = [(m.start(), m.end()) for m in QUOTED_RE.finditer(text)]
         found: list[Finding] = []
         for start, end in sentences:
             sentence = text[start:end]
             for rule in self.rules:
-                found.extend(rule.findings(sentence, start, self._known))
+                for finding in rule.findings(sentence, start, self._known):
+                    if finding.category.startswith("register.") and any(
+                        a <= finding.start < b for a, b in quoted
+                    ):
+                        continue
+                    found.append(finding)
         return found

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from services.analysis.grammar.findings import Finding
+from services.analysis.grammar.rules import QUOTED_RE
 from services.analysis.text import ABBREVIATIONS, Span, Token, fold
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "pt_BR"
@@ -30,7 +31,6 @@ HUNSPELL_DIR = RESOURCES / "hunspell"
 WHITELIST_FILE = RESOURCES / "grammar_whitelist.txt"
 
 _URL_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+\.\w+", re.IGNORECASE)
-_QUOTED_RE = re.compile(r"\"[^\"\n]*\"|“[^”\n]*”|«[^»\n]*»")
 _MAX_CACHE = 50_000
 _MAX_SUGGESTIONS = 5
 
@@ -102,7 +102,7 @@ class SpellChecker:
         """Findings for the unknown words of `text` (offsets into `text`)."""
         sentence_starts = {self._first_word_start(text, s) for s in sentences}
         skipped = [(m.start(), m.end()) for m in _URL_RE.finditer(text)]
-        skipped += [(m.start(), m.end()) for m in _QUOTED_RE.finditer(text)]
+        skipped += [(m.start(), m.end()) for m in QUOTED_RE.finditer(text)]
         found: list[Finding] = []
         for token in tokens:
             if not token.is_word or self._skip(token, skipped):
