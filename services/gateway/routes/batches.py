@@ -238,7 +238,9 @@ async def resume_batch(batch_id: str, state: State, principal: EssaysWrite) -> B
 async def batch_errors(
     batch_id: str,
     principal: EssaysRead,
-    after: Annotated[int, Query(ge=0, description="Rows after this row number.")] = 0,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Rows after this row number.")
+    ] = 0,  # the bound: MongoDB integers are 8 bytes (a larger one was a 500)
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ErrorPage:
     """Rejected rows, in file order, with line, column and reason (cursor: `next_after`)."""
@@ -258,7 +260,11 @@ async def batch_errors(
     )
 
 
-@router.get("/{batch_id}/results.csv")
+@router.get(
+    "/{batch_id}/results.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def batch_results(batch_id: str, principal: EssaysRead) -> StreamingResponse:
     """One row per essay (file order): groups, status, C1..C5, total, flags. Streamed."""
     batch = await owned_batch(batch_id, principal.tenant_id)
