@@ -212,7 +212,7 @@ def print_theme(sample: int, seed: int = 7) -> None:
     chosen = rng.sample(essays, min(sample, len(essays)))
     pids = sorted(prompts)
     theme = ThemeDimension()
-    rows: list[tuple[int, float, float, bool, bool, bool, bool]] = []
+    rows: list[tuple[int, float, float, bool, bool, bool, bool, float, float]] = []
     started = time.perf_counter()
     for e in chosen:
         other = rng.choice([p for p in pids if p != e["prompt_id"]])
@@ -227,6 +227,8 @@ def print_theme(sample: int, seed: int = 7) -> None:
                 bool(oth_r.details["off_topic"]),
                 bool(own_r.details["tangential"]),
                 bool(oth_r.details["tangential"]),
+                own_r.metrics["prompt_similarity_raw"],
+                oth_r.metrics["prompt_similarity_raw"],
             )
         )
     elapsed = time.perf_counter() - started
@@ -234,10 +236,17 @@ def print_theme(sample: int, seed: int = 7) -> None:
     own = [r[1] for r in rows]
     oth = [r[2] for r in rows]
     auc = sum(a > b for a in own for b in oth) / (n * n)
+    raw_own = [r[7] for r in rows]
+    raw_oth = [r[8] for r in rows]
+    raw_auc = sum(a > b for a in raw_own for b in raw_oth) / (n * n)
     print(f"pairs {n} x 2 in {elapsed:.1f} s ({elapsed / (2 * n) * 1000:.0f} ms/analysis)")
     print(f"mean prompt_similarity own prompt   {sum(own) / n:.3f}")
     print(f"mean prompt_similarity other prompt {sum(oth) / n:.3f}")
-    print(f"ratio own/other {sum(own) / max(sum(oth), 1e-9):.2f}  AUC(own > other) {auc:.3f}")
+    print(f"difference own - other {(sum(own) - sum(oth)) / n:.3f}  AUC(own > other) {auc:.3f}")
+    print(
+        f"baseline, raw cosine (same run): own {sum(raw_own) / n:.3f}, other "
+        f"{sum(raw_oth) / n:.3f}, AUC {raw_auc:.3f}; centred/raw AUC ratio {auc / raw_auc:.2f}x"
+    )
     print(
         f"off_topic flagged: own {sum(r[3] for r in rows)}/{n}, "
         f"other {sum(r[4] for r in rows)}/{n}; tangential: own {sum(r[5] for r in rows)}/{n}, "
