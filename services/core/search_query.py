@@ -525,8 +525,6 @@ def build_request(params: SearchParams) -> dict[str, Any]:
             "completed_at",
         ],
     }
-    if params.sort == "relevance":
-        body["track_scores"] = True
     if params.cursor:
         body["search_after"] = decode_cursor(params.cursor, params.sort)
     if params.facets:
