@@ -32,7 +32,7 @@ from tests.harness import Platform, wait_for
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BOOTSTRAP = f"csvfuzz-boot-{os.getpid()}-{time.time_ns()}"
-EXAMPLES = int(os.environ.get("ELYSIA_CSV_FUZZ_EXAMPLES", "400"))
+EXAMPLES = int(os.environ.get("ELYSIA_CSV_FUZZ_EXAMPLES", "600"))
 MAX_CSV_BYTES = 1_000_000  # small, so the size limit (413) is reached by generated files too
 KNOWN = ["text", "external_id", "title", "prompt_id", "language"]
 # Refusals of the file itself: these must say where the problem is.
