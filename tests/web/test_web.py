@@ -77,7 +77,17 @@ def platform(
     running = Platform(web_settings, tmp_path_factory.mktemp("web-logs"))
     try:
         running.start_gateway()
-        running.start_worker(name="worker")
+        worker = running.start_worker(name="worker")
+        # Fail fast (with the worker's log) if it cannot load its models, instead of letting
+        # every page wait for jobs that nobody runs.
+        wait_for(
+            lambda: worker.poll() is not None or "preloaded models" in running.log("worker"),
+            180,
+            interval=0.5,
+            what="the worker to load its models",
+        )
+        if worker.poll() is not None:
+            pytest.fail(f"elysia worker --all exited: {running.log('worker')[-2000:]}")
         yield running
     finally:
         running.stop()
@@ -368,7 +378,11 @@ def test_batch_page(
     assert tab.locator("main").get_attribute("data-batch-status") == "COMPLETED"
     assert tab.locator("#batch-progress").evaluate("el => el.value") == 100
     tab.locator("#distributions figure").first.wait_for()
-    assert tab.locator("#distributions figure").count() == 5
+    # One distribution per competency, each counting the three graded essays.
+    totals = tab.locator("#distributions figure").evaluate_all(
+        "els => els.map(e => e.dataset.total)"
+    )
+    assert totals == ["3"] * 5
     rows = tab.locator("#batch-essays tbody tr")
     rows.first.wait_for()
     assert rows.count() == 3

@@ -120,7 +120,7 @@ async function readSse(response, onEvent, signal) {
  */
 export async function watchJob(jobId, onUpdate, { signal, pollMs = 1000, preferPolling = false } = {}) {
   let job = await api(`/v1/jobs/${jobId}?results=false`, { signal });
-  onUpdate(job, "polling");
+  onUpdate(job, "initial");
   if (!TERMINAL.has(job.status) && !preferPolling && window.ReadableStream) {
     try {
       const response = await api(`/v1/jobs/${jobId}/events`, {

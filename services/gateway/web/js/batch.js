@@ -9,6 +9,11 @@ const MEASURES = ["c1", "c2", "c3", "c4", "c5"];
 const LEVELS = ["0", "40", "80", "120", "160", "200"];
 const FINAL = new Set(["COMPLETED", "FAILED"]);
 
+/** A measure of a report block, whichever case the server spells competencies in (c1 / C1). */
+function measure(scores, name) {
+  return (scores || {})[name] || (scores || {})[name.toUpperCase()] || {};
+}
+
 export function renderIndex(main) {
   const controller = new AbortController();
   const input = h("input", { id: "batch-id", type: "text", required: true, spellcheck: "false" });
@@ -99,7 +104,7 @@ function distributions(report) {
     "div",
     { class: "charts-grid", id: "distributions" },
     MEASURES.map((m) =>
-      bars((scores[m] || {}).distribution || {}, t("batch.distribution", { comp: t(`comp.${m}`) }), { order: LEVELS }),
+      bars(measure(scores, m).distribution || {}, t("batch.distribution", { comp: t(`comp.${m}`) }), { order: LEVELS }),
     ),
   );
 }
@@ -130,8 +135,8 @@ function groupTable(groups, column) {
           {},
           h("th", { scope: "row" }, g.value ?? "—"),
           h("td", {}, g.essays),
-          h("td", {}, (g.scores.total || {}).mean ?? "—"),
-          MEASURES.map((m) => h("td", {}, (g.scores[m] || {}).mean ?? "—")),
+          h("td", {}, measure(g.scores, "total").mean ?? "—"),
+          MEASURES.map((m) => h("td", {}, measure(g.scores, m).mean ?? "—")),
         ),
       ),
     ),
@@ -141,7 +146,8 @@ function groupTable(groups, column) {
 function essayTable(rows) {
   if (rows.length < 2) return h("p", {}, t("common.none"));
   const [header, ...data] = rows;
-  const col = (name) => header.indexOf(name);
+  const lower = header.map((name) => name.toLowerCase());
+  const col = (name) => lower.indexOf(name.toLowerCase());
   const show = ["row", "external_id", "title", "status", "C1", "C2", "C3", "C4", "C5", "total", "flags"].filter((c) => col(c) >= 0);
   return h(
     "table",

@@ -70,5 +70,6 @@ export function bars(counts, caption, { order } = {}) {
     h("caption", {}, caption),
     h("tbody", {}, entries.map(([label, n]) => h("tr", {}, h("th", { scope: "row" }, label), h("td", {}, n)))),
   );
-  return h("figure", { class: "chart" }, svg, table, h("figcaption", {}, caption));
+  const total = entries.reduce((sum, [, n]) => sum + n, 0);
+  return h("figure", { class: "chart", dataset: { total: String(total) } }, svg, table, h("figcaption", {}, caption));
 }

@@ -95,13 +95,19 @@ function facetsPanel(facets, state) {
   const totals = Object.entries(facets.total || {}).map(([from, count]) => {
     const to = String(Math.min(1000, Number(from) + 199));
     const on = (state.filters.min_total || [])[0] === from && (state.filters.max_total || [])[0] === to;
-    return checkbox(`facet-${n++}`, `${from}–${to}`, count, on, () => go(setRange(state, "min_total", "max_total", [from, to])));
+    return checkbox(`facet-${n++}`, from === to ? from : `${from}–${to}`, count, on, () => go(setRange(state, "min_total", "max_total", [from, to])));
   });
   groups.push(facetGroup(t("facet.total"), "facet-total", totals));
   const clear = Object.keys(state.filters).length
     ? h("button", { type: "button", class: "link", onclick: () => go({ ...state, filters: {} }) }, t("search.clear"))
     : null;
-  return h("aside", { class: "facets", "aria-labelledby": "facets-heading" }, h("h2", { id: "facets-heading" }, t("search.facets")), clear, groups);
+  // On small screens the filters start folded so the results come first.
+  const open = !window.matchMedia("(max-width: 48rem)").matches;
+  return h(
+    "aside",
+    { class: "facets", "aria-labelledby": "facets-heading" },
+    h("details", { open }, h("summary", {}, h("h2", { id: "facets-heading" }, t("search.facets"))), clear, groups),
+  );
 }
 
 function hitCard(hit) {
