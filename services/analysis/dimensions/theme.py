@@ -49,6 +49,7 @@ Mean c2 by centred-similarity band: < 0.15 → 55, 0.15–0.25 → 50, 0.25–0.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import re
@@ -63,7 +64,7 @@ import numpy.typing as npt
 
 from services.analysis import embeddings
 from services.analysis.results import DimensionResult, EssayInput, Issue
-from services.analysis.text import Span, fold, fold_aligned, paragraphs, words
+from services.analysis.text import Span, fold, fold_aligned, paragraphs, sentences, words
 
 _RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "pt_BR"
 
@@ -82,6 +83,8 @@ TANGENTIAL_COVERAGE = 0.30
 # words) at or above this. On 1,500 essays of the shared data 6 (0.4 %) reach it (2 with c2 = 0);
 # paragraphing problems lower `structure_score` but do not make a text narrative.
 NARRATIVE_RATE_MAX = 3.0
+# Below this many words the theme cannot be developed (an ENEM essay has ~250-400 words).
+SHORT_TEXT_WORDS = 120
 # Copied motivating text: runs of COPY_NGRAM-word windows shared with the prompt, kept when the
 # run covers at least COPY_MIN_WORDS words; the essay is flagged when COPY_FLAG_RATIO of its
 # words (or one run of COPY_FLAG_RUN words) are copied.
@@ -229,7 +232,12 @@ class ThemeDimension:
         repertoire = self._repertoire_issues(text, folded)
         issues.extend(repertoire)
         kinds = Counter(i.category.split(".", 1)[1] for i in repertoire)
-        metrics["repertoire_count"] = float(len(repertoire))
+        # a reference is counted once per sentence and kind: "segundo o IBGE, 40 %…" is one
+        ends = [s.end for s in sentences(text)]
+        references = {(bisect.bisect_left(ends, i.start), i.category) for i in repertoire}
+        metrics["repertoire_count"] = float(len(references))
+        metrics["repertoire_mentions"] = float(len(repertoire))
+        metrics["word_count"] = float(len(words(text)))
         metrics["repertoire_kinds"] = float(len(kinds))
         details["repertoire"] = dict(kinds)
 
@@ -506,6 +514,10 @@ def _level(metrics: dict[str, float], details: dict[str, Any]) -> tuple[int, lis
     if details.get("tangential"):
         reasons.append("tangenciamento do tema: aborda o assunto amplo, não o recorte proposto")
         return 40, reasons
+    if metrics["word_count"] < SHORT_TEXT_WORDS:
+        return 40, [
+            f"texto muito curto ({metrics['word_count']:.0f} palavras) para desenvolver o tema"
+        ]
     structure = metrics["structure_score"]
     repertoire = metrics["repertoire_count"]
     if structure >= 0.85 and repertoire >= 2:
