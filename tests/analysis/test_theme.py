@@ -123,13 +123,15 @@ def test_repertoire_kinds(on_topic: dict[str, object]) -> None:
     found = {(i["category"], ON_TOPIC[i["start"] : i["end"]]) for i in issues}
     categories = {c for c, _ in found}
     assert {"repertoire.author", "repertoire.law", "repertoire.data"} <= categories
+    assert ("repertoire.citation", "segundo a filósofa Simone de Beauvoir") in found
+    assert not any(c == "repertoire.citation" and "IBGE" in s for c, s in found)
     assert ("repertoire.law", "Lei Maria da Penha") in found
     assert any(c == "repertoire.author" and "Beauvoir" in s for c, s in found)
     assert any(c == "repertoire.data" and "30%" in s for c, s in found)
     assert any(c == "repertoire.law" and s.startswith("art. 5º") for c, s in found)
     metrics = on_topic["metrics"]
-    # counted once per sentence and kind: Beauvoir; IBGE + 30 %; Maria da Penha + art. 5º
-    assert isinstance(metrics, dict) and metrics["repertoire_count"] == 3
+    # once per sentence and kind: Beauvoir (author, citation); IBGE + 30 %; Penha + art. 5º
+    assert isinstance(metrics, dict) and metrics["repertoire_count"] == 4
     assert metrics["repertoire_mentions"] >= 5
 
 

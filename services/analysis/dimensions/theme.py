@@ -438,23 +438,30 @@ class ThemeDimension:
                 found.append((m.start(), m.end(), "citation"))
         for m in self._attribution_re.finditer(folded):
             # an attribution counts when followed by a capitalised name ("segundo Bauman")
-            nxt = re.match(r"(?:o |a )?([^\W\d_])", text[m.end() : m.end() + 4])
+            # "segundo Bauman", "segundo o IBGE", "segundo a filósofa Simone de Beauvoir"
+            nxt = re.match(
+                r"(?:(?:o|a|os|as)\s+(?:[a-zà-ÿ]+\s+)?)?([^\W\d_])", text[m.end() : m.end() + 40]
+            )
             if nxt and nxt.group(1).isupper():
-                end = _name_end(text, m.end())
+                end = _name_end(text, m.end() + nxt.start(1))
                 found.append((m.start(), end, "citation"))
         for m in self._work_re.finditer(folded):
             title = text[m.end() : m.end() + 2].lstrip('"“«')
             if title[:1].isupper():  # "o filme Coringa", not "o filme mostra"
                 found.append((m.start(), _name_end(text, m.end()), "work"))
         found.sort(key=lambda t: (t[0], -(t[1] - t[0])))
+        # "segundo o IBGE" is a data source, not a quoted person
+        sourced = [(a, b) for a, b, k in found if k in ("data", "law")]
         issues: list[Issue] = []
-        last_end = -1
+        last_end: dict[str, int] = {}
         for start, end, kind in found:
-            if start < last_end:
-                continue  # overlapping evidence: keep the first (longest) one
+            if start < last_end.get(kind, -1):
+                continue  # overlapping evidence of one kind: keep the first (longest)
+            if kind == "citation" and any(a < end and start < b for a, b in sourced):
+                continue
             while end > start and text[end - 1].isspace():
                 end -= 1
-            last_end = end
+            last_end[kind] = end
             issues.append(
                 Issue(
                     start=start,
