@@ -75,6 +75,7 @@ INGEST_TIMEOUT_S = 6 * 3600
 PART_BYTES = 8 * 1024 * 1024  # S3 multipart part size (the minimum is 5 MiB)
 _TERMINAL_JOBS = [s.value for s in JobStatus if s.terminal]
 _DUPLICATE_KEY = 11000
+CHUNK_FIELD = "chunk_rows"
 _OPEN_BATCH = [BatchStatus.UPLOADED.value, BatchStatus.INGESTING.value]
 
 
@@ -224,7 +225,11 @@ async def create_batch(
         group_columns=list(layout.group_columns),
         bytes=size,
     )
-    await batch.insert()
+    # The chunk size is part of the batch (a raw field): every run, first or resumed, cuts the
+    # rows on the same grid, which is what makes each chunk counted exactly once.
+    document = batch.model_dump(by_alias=True)
+    document[CHUNK_FIELD] = chunk_rows
+    await Batch.get_pymongo_collection().insert_one(document)
     queued = enqueue_ingestion(queues, batch.id, chunk_rows)
     return batch, queued
 
@@ -309,28 +314,28 @@ class Ingestor:
     async def run(self, batch_id: str) -> Batch | None:
         """Ingest (or resume) a batch; returns it as it ends, None if it does not exist."""
         await ensure_indexes()
-        batch = await _start(batch_id)
+        batch, grid, resumed = await _start(batch_id)
         if batch is None or batch.status != BatchStatus.INGESTING:
             return batch
+        grid = grid or self.chunk_rows
         layout = CsvLayout(
             encoding=batch.encoding or "utf-8",
             delimiter=batch.delimiter or ",",
             columns=tuple(batch.columns),
         )
-        done = batch.resume_row
-        resumed = done > 0
+        last = 0
         stream = text_stream(self.store.iter_chunks(batch.s3_key), layout.encoding)
         try:
-            for chunk in chunked(read_rows(stream, layout, self.limits), self.chunk_rows):
-                todo = [r for r in chunk if r.row > done]
-                if not todo:
-                    continue
-                await self._chunk(batch, todo, resumed)
+            for chunk in chunked(read_rows(stream, layout, self.limits), grid):
+                last = chunk[-1].row
+                counted = batch.resume_row if resumed else await _resume_row(batch.id)
+                if last <= counted:
+                    continue  # counted already (by an earlier run, or a concurrent one)
+                await self._chunk(batch, [r for r in chunk if r.row > counted], resumed)
                 resumed = False
-                done = todo[-1].row
         finally:
             stream.close()
-        return await finish_ingestion(batch.id)
+        return await finish_ingestion(batch.id, last)
 
     async def _chunk(self, batch: Batch, rows: Sequence[CsvRow | RowError], resumed: bool) -> None:
         timer = _Timer(self.stats.seconds)
@@ -522,8 +527,14 @@ def _error_doc(batch_id: str, error: RowError) -> dict[str, Any]:
     }
 
 
-async def _start(batch_id: str) -> Batch | None:
-    """Move an UPLOADED (or half-ingested) batch to INGESTING; the batch as it now is."""
+async def _resume_row(batch_id: str) -> int:
+    raw = await Batch.get_pymongo_collection().find_one({"_id": batch_id}, {"resume_row": 1})
+    return int((raw or {}).get("resume_row", 0))
+
+
+async def _start(batch_id: str) -> tuple[Batch | None, int | None, bool]:
+    """Move an UPLOADED (or half-ingested) batch to INGESTING: the batch as it now is, the chunk
+    size it was created with, and whether an earlier run had started (so this one resumes)."""
     collection = Batch.get_pymongo_collection()
     raw = await collection.find_one_and_update(
         {
@@ -531,13 +542,15 @@ async def _start(batch_id: str) -> Batch | None:
             "status": {"$in": [BatchStatus.UPLOADED.value, BatchStatus.INGESTING.value]},
         },
         {"$set": {"status": BatchStatus.INGESTING.value, "updated_at": utcnow()}},
-        return_document=ReturnDocument.AFTER,
+        return_document=ReturnDocument.BEFORE,
     )
     if raw is None:
         existing: Batch | None = await Batch.get(batch_id)
-        return existing
-    started: Batch = Batch.model_validate(raw)
-    return started
+        return existing, None, False
+    resumed = raw.get("status") == BatchStatus.INGESTING.value
+    started: Batch = Batch.model_validate({**raw, "status": BatchStatus.INGESTING.value})
+    grid = raw.get(CHUNK_FIELD)
+    return started, int(grid) if isinstance(grid, int) and grid > 0 else None, resumed
 
 
 async def _advance(batch_id: str, expected: int, last: int, accepted: int, rejected: int) -> None:
@@ -555,11 +568,15 @@ async def _advance(batch_id: str, expected: int, last: int, accepted: int, rejec
     )
 
 
-async def finish_ingestion(batch_id: str) -> Batch | None:
-    """Every row is in: PROCESSING (or COMPLETED at once if nothing is left to analyse)."""
+async def finish_ingestion(batch_id: str, last_row: int) -> Batch | None:
+    """Every row is in: PROCESSING (or COMPLETED at once if nothing is left to analyse).
+
+    Only when the count has reached the file's last row: a run that raced another one to the end
+    of the file leaves the closing to the run whose chunk was counted last.
+    """
     now = utcnow()
     await Batch.get_pymongo_collection().update_one(
-        {"_id": batch_id, "status": BatchStatus.INGESTING.value},
+        {"_id": batch_id, "status": BatchStatus.INGESTING.value, "resume_row": last_row},
         {
             "$set": {
                 "status": BatchStatus.PROCESSING.value,

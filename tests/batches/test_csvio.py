@@ -146,7 +146,8 @@ def test_row_errors_carry_line_and_column() -> None:
     )
     assert isinstance(lang, RowError) and (lang.line, lang.code) == (6, "bad_language")
     assert isinstance(short, RowError) and (short.line, short.code) == (7, "wrong_field_count")
-    assert isinstance(last, CsvRow) and (last.row, last.line, last.groups) == (6, 9, {"school": "B"})
+    assert isinstance(last, CsvRow)
+    assert (last.row, last.line, last.groups) == (6, 9, {"school": "B"})
 
 
 def test_text_too_long_is_a_row_error() -> None:
@@ -183,7 +184,7 @@ def test_stray_quote_is_a_malformed_row_and_the_next_line_still_reads() -> None:
 
 def test_mixed_encodings_reject_only_the_latin1_row() -> None:
     data = (
-        "text,school\n".encode()
+        b"text,school\n"
         + f"{ESSAY},São Paulo\n".encode()
         + "Texto simples,Goiânia\n".encode("latin-1")
         + f"{ESSAY},Belém\n".encode()
