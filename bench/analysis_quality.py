@@ -259,6 +259,7 @@ def print_theme(sample: int, seed: int = 7) -> None:
             f"{sum(r[1] for r in zero) / len(zero):.3f}, "
             f"flagged off-topic {sum(r[3] for r in zero)}"
         )
+    print(f"own-prompt essays with c2 > 0 flagged off-topic: {sum(r[3] for r in rows if r[0] > 0)}")
 
 
 def main(argv: list[str] | None = None) -> int:
