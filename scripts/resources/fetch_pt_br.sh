@@ -52,5 +52,5 @@ opts = runpy.run_path(str(src / "lightproof_opts_pt_BR.py"))
 print(f"{len(rules)} rules, {len(code)} chars of helper code")
 EOF
 # Prefilter literals, so workers do not parse 11,900 regexes at start-up.
-(cd "$ROOT" && "$PY" -m services.analysis.grammar.lightproof)
+(cd "$ROOT" && "$PY" -m services.analysis.grammar.lightproof)  # literals.json.gz
 echo "pt_BR resources refreshed under $DEST"

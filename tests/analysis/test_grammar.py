@@ -206,3 +206,38 @@ def test_overlaps_prefer_project_rules_then_spelling() -> None:
 
 def test_suggestions_rank_accent_fixes_first() -> None:
     assert rank_suggestions("Analise", ["Anelise", "Análise"]) == ["Análise", "Anelise"]
+
+
+def test_group_prefilter_is_exact(grammar: GrammarDimension) -> None:
+    """The word-list prefilter only skips regex runs; findings are the same without it."""
+    from services.analysis import text as seg
+    from services.analysis.grammar.checker import DISABLED_RULES_FILE
+    from services.analysis.grammar.lightproof import LightproofEngine
+    from services.analysis.grammar.spelling import load_wordlist
+
+    plain = LightproofEngine(
+        disabled_rules=load_wordlist(DISABLED_RULES_FILE), use_group_filter=False
+    )
+    filtered = grammar.checker.lightproof
+    assert sum(rule.group_filter is not None for rule in filtered.rules) > 1000
+    for text in (
+        [case[0] for case in RULE_CASES]
+        + CLEAN
+        + [
+            "As pessoa mais pobres e os jovem de hoje em dia não tem acesso a escola.",
+            "Esse realidade mostra que um política pública e os aluno precisam de apoio.",
+        ]
+    ):
+        quads = [
+            (p.start, p.end, s.start, s.end)
+            for p in seg.paragraphs(text)
+            for s in seg.sentences_in(text, p.start, p.end)
+        ]
+        assert filtered.check(text, quads) == plain.check(text, quads)
+
+
+def test_stems_before() -> None:
+    from services.analysis.grammar.prefilter import stems_before
+
+    assert stems_before("as casas altas", "as ") == {"cas", "as", "s"}
+    assert stems_before("um dois", "") == {"um", "m", "dois", "ois", "is", "s"}

@@ -15,6 +15,8 @@ so each rule carries a set of strings one of which every match must contain (fou
 `re` parser: "da vontade de ", or "algum "/"esse "/"este "… for an alternation); a rule only
 runs on a sentence whose lower-cased text contains one of them. The filter is exact (it never
 skips a rule that could match) and cheap (substring tests, precomputed in `literals.json.gz`).
+A second exact filter (`prefilter.py`) tests the word list most generic agreement rules check
+in their condition before their regex runs.
 
 Thread safety: after construction nothing is mutated; conditions are evaluated with a fresh
 locals dict per match, the shared helper namespace is only read.
@@ -35,6 +37,7 @@ from types import CodeType
 from typing import Any
 
 from services.analysis.grammar.findings import Finding
+from services.analysis.grammar.prefilter import GroupRequirement, SentenceStems, group_requirement
 
 LIGHTPROOF_DIR = Path(__file__).resolve().parents[1] / "resources" / "pt_BR" / "lightproof"
 
@@ -99,6 +102,8 @@ class LightproofRule:
     # so one noun reading anywhere flags every verb reading; they get the sentence up to the
     # match instead, which makes the context local to the word.
     local_context: bool = False
+    # (suffix, word list, lower-cased?) — see `prefilter.py`; None when the rule has none.
+    group_filter: GroupRequirement | None = None
     _compiled: _Compiled | None = None
     broken: bool = False
 
@@ -323,9 +328,10 @@ class LightproofEngine:
         directory: Path = LIGHTPROOF_DIR,
         enabled_options: frozenset[str] = ENABLED_OPTIONS,
         disabled_rules: frozenset[str] = frozenset(),
+        use_group_filter: bool = True,
     ) -> None:
         raw = load_raw_rules(directory)
-        literals = _load_literals(directory, raw)
+        literals, groups = _load_prefilters(directory, raw)
         with gzip.open(directory / "code_pt_BR.py.gz", "rt", encoding="utf-8") as f:
             code = f.read()
         self._namespace = _helper_namespace(code, enabled_options)
@@ -355,6 +361,7 @@ class LightproofEngine:
                     literals=required if min(map(len, required), default=0) >= 2 else (),
                     category=category,
                     local_context=bool(_LOCAL_CONTEXT_RE.match(condition or "")),
+                    group_filter=self._usable(groups[index]) if use_group_filter else None,
                 )
             )
         self.rules: tuple[LightproofRule, ...] = tuple(rules)
@@ -364,8 +371,22 @@ class LightproofEngine:
                 by_string.setdefault(string, []).append(position)
         self._by_string = {s: tuple(group) for s, group in by_string.items()}
         self._always = tuple(i for i, r in enumerate(rules) if not r.literals)
+        by_requirement: dict[GroupRequirement, set[int]] = {}
+        for position, rule in enumerate(rules):
+            if rule.group_filter is not None:
+                by_requirement.setdefault(rule.group_filter, set()).add(position)
+        self._by_requirement = {k: frozenset(v) for k, v in by_requirement.items()}
         self.total_rules = len(raw)
         self.disabled_rules = disabled
+
+    def _usable(self, requirement: list[Any] | None) -> GroupRequirement | None:
+        """A stored group requirement whose word list is a set/dict in the namespace."""
+        if not requirement:
+            return None
+        suffix, name, lower = requirement
+        if not isinstance(self._namespace.get(name), set | frozenset | dict):
+            return None
+        return (str(suffix), str(name), bool(lower))
 
     def compile_all(self) -> int:
         """Compile every rule now (benchmarks, and to count broken ones); returns the broken."""
@@ -390,6 +411,10 @@ class LightproofEngine:
         for string, group in self._by_string.items():
             if string in lowered:
                 selected.update(group)
+        stems = SentenceStems(sentence)
+        for requirement, positions in self._by_requirement.items():
+            if not positions.isdisjoint(selected) and not self._group_ok(requirement, stems):
+                selected -= positions
         for position in sorted(selected):
             rule = self.rules[position]
             compiled = rule.compiled()
@@ -400,6 +425,13 @@ class LightproofEngine:
                 finding = self._finding(rule, compiled, m, offset, context)
                 if finding is not None:
                     yield finding
+
+    def _group_ok(self, requirement: GroupRequirement, stems: SentenceStems) -> bool:
+        """Whether some text right before the suffix is in the rule's word list."""
+        suffix, name, lower = requirement
+        words = self._namespace[name]
+        keys = words.keys() if isinstance(words, dict) else words
+        return not keys.isdisjoint(stems.tails(suffix, lower))
 
     def _finding(
         self,
@@ -452,15 +484,26 @@ def load_raw_rules(directory: Path = LIGHTPROOF_DIR) -> list[list[Any]]:
     return raw
 
 
-def _load_literals(directory: Path, raw: list[list[Any]]) -> list[list[str]]:
-    """The precomputed prefilter strings (`literals.json.gz`), or compute them (slow)."""
+def _load_prefilters(
+    directory: Path, raw: list[list[Any]]
+) -> tuple[list[list[str]], list[list[Any] | None]]:
+    """Precomputed prefilters (`literals.json.gz`), or computed now (seconds) if stale."""
     path = directory / LITERALS_FILE
     if path.exists():
         with gzip.open(path, "rt", encoding="utf-8") as f:
             data = json.load(f)
-        if data.get("patterns_sha1") == _patterns_digest(raw) and data.get("format") == 2:
-            return list(data["literals"])
-    return [_safe_literal(rule[0]) for rule in raw]
+        if data.get("patterns_sha1") == _patterns_digest(raw) and data.get("format") == 3:
+            return list(data["literals"]), list(data["groups"])
+    return _compute_prefilters(raw)
+
+
+def _compute_prefilters(raw: list[list[Any]]) -> tuple[list[list[str]], list[list[Any] | None]]:
+    literals = [_safe_literal(rule[0]) for rule in raw]
+    groups: list[list[Any] | None] = []
+    for pattern, _repl, _msg, condition in raw:
+        requirement = group_requirement(re.sub(r"^\(\?iu\)", "(?u)", pattern), condition)
+        groups.append(list(requirement) if requirement else None)
+    return literals, groups
 
 
 def _patterns_digest(raw: list[list[Any]]) -> str:
@@ -477,10 +520,12 @@ def _safe_literal(pattern: str) -> list[str]:
 def write_literals(directory: Path = LIGHTPROOF_DIR) -> Path:
     """Precompute the prefilter literals so workers do not parse 11,900 regexes at start-up."""
     raw = load_raw_rules(directory)
+    literals, groups = _compute_prefilters(raw)
     data = {
-        "format": 2,
+        "format": 3,
         "patterns_sha1": _patterns_digest(raw),
-        "literals": [_safe_literal(r[0]) for r in raw],
+        "literals": literals,
+        "groups": groups,
     }
     path = directory / LITERALS_FILE
     with gzip.open(path, "wt", encoding="utf-8") as f:
