@@ -186,6 +186,21 @@ class _Lexicon:
             + apposition
             + r"\s*(?P<act>(?:se\s+)?[^\W\d_]+(?:ar|er|ir|or)(?:-(?:se|lo|la|los|las))?)(?![\w-])"
         )
+        # a nominal role after a necessity: "é imperiosa uma ação (conjunta) do governo federal"
+        self.nominal_role_re = re.compile(
+            r"(?<![\w-])(?:necessari[oa]|precis[oa]|fundamental|imprescindivel|imperios[oa]"
+            r"|urgente|essencial|indispensavel|primordial|crucial|vital|necessidade\s+d[ae])\s+"
+            r"(?:a|o|uma|um)?\s*"
+            + _phrase_alternation(markers["nominal_roles"])
+            + r"(?:\s+[^\W\d_]+)?\s+(?:d[aeo]s?)\s+$"
+        )
+        # nominal proposals: "é necessária a criação de…", "a necessidade da implementação de…"
+        self.nominal_action_re = re.compile(
+            r"(?<![\w-])(?:(?:necessari[oa]|precis[oa]|fundamental|imprescindivel|imperios[oa]"
+            r"|urgente|essencial|indispensavel|primordial|crucial|vital)\s+(?:que\s+)?"
+            r"(?:a|o|as|os|uma|um)?|necessidade\s+d[aeo]s?|urge)\s*"
+            r"(?P<act>" + _phrase_alternation(markers["nominal_action_heads"]) + r")(?![\w-])"
+        )
         self.necessity_re = re.compile(
             r"(?<![\w-])"
             + _phrase_alternation(markers["necessity"])
@@ -297,6 +312,7 @@ class _SentenceFinder:
         self._agents_and_actions(stops)
         self._necessity_actions(stops)
         self._passive_actions(stops)
+        self._nominal_actions(stops)
         self._generic_subjects(stops)
         self._gerund_means(stops)
         self._insertions_and_relatives(stops)
@@ -313,7 +329,7 @@ class _SentenceFinder:
             art = re.search(r"(?<![\w-])(?:o|a|os|as)\s+$", f[max(lo, head_start - 4) : head_start])
             before = f[lo:head_start]
             role: str | None = None
-            if self.lex.role_before_re.search(before):
+            if self.lex.role_before_re.search(before) or self.lex.nominal_role_re.search(before):
                 role = "role"
             elif self.lex.passive_agent_re.search(before):
                 if not (self.found["means"] or self.found["purpose"] or self._modal_passive()):
@@ -400,6 +416,14 @@ class _SentenceFinder:
             subject = max(f.rfind(c, lo, a) for c in ",;:")
             start = subject + 1 if subject >= lo else lo
             self._add("action", start, _clause_end(f, a, hi, stops))
+
+    def _nominal_actions(self, stops: list[int]) -> None:
+        f, lo, hi = self.folded, self.s.start, self.s.end
+        for m in self.lex.nominal_action_re.finditer(f, lo, hi):
+            a = m.start("act")
+            if any(x <= a < y for el in ELEMENTS for x, y in self.found[el]):
+                continue
+            self._add("action", a, _clause_end(f, a, hi, stops))
 
     def _generic_subjects(self, stops: list[int]) -> None:
         f, lo, hi = self.folded, self.s.start, self.s.end
