@@ -78,10 +78,11 @@ def platform(
     try:
         running.start_gateway()
         worker = running.start_worker(name="worker")
+        worker_log = running.log_dir / "worker.log"
         # Fail fast (with the worker's log) if it cannot load its models, instead of letting
         # every page wait for jobs that nobody runs.
         wait_for(
-            lambda: worker.poll() is not None or "preloaded models" in running.log("worker"),
+            lambda: worker.poll() is not None or "preloaded models" in worker_log.read_text(),
             180,
             interval=0.5,
             what="the worker to load its models",
@@ -155,6 +156,16 @@ def page(platform: Platform, browser: Any) -> Iterator[tuple[Any, Console]]:
         context.close()
 
 
+CONTRAST_JS = Path(__file__).parent / "contrast.js"
+
+
+def assert_contrast(tab: Any) -> None:
+    """Every visible text on the page meets WCAG AA contrast (see contrast.js)."""
+    source = CONTRAST_JS.read_text(encoding="utf-8")
+    offenders = tab.evaluate(source[source.index("() =>") :])  # without the comment header
+    assert offenders == [], offenders
+
+
 def shot(tab: Any, name: str) -> None:
     tab.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
@@ -208,6 +219,7 @@ def test_submit_progress_and_result(
     tab.get_by_label("Título (opcional)").fill("Educação pública — turma A")
     tab.get_by_label("Texto da redação").fill(ESSAY)
     tab.get_by_label("Tema e textos motivadores (opcional)").fill(PROMPT)
+    assert_contrast(tab)
     shot(tab, "01-submit")
     tab.get_by_role("button", name="Enviar para correção").click()
 
@@ -220,6 +232,7 @@ def test_submit_progress_and_result(
         timeout=JOB_TIMEOUT_S * 1000,
     )
     shot(tab, "03-progress-final")
+    assert_contrast(tab)
     main = tab.locator("main")
     assert main.get_attribute("data-job-status") == "COMPLETED", platform.log("worker")
     # The live view was fed by the SSE stream (read with fetch, the key in a header).
@@ -272,6 +285,7 @@ def test_submit_progress_and_result(
     tab.keyboard.press("Escape")
     popover.wait_for(state="hidden")
     assert tab.evaluate("document.activeElement.textContent") == "aprendisagem"
+    assert_contrast(tab)
     shot(tab, "05-result")
     STATE["essay_id"] = job["essay_id"]
 
@@ -323,6 +337,7 @@ def test_search_and_open_hit(
     assert fragment.inner_text().lower() == "bibliotecas"
     # Facets come from the response: the competency levels of the hits are offered as filters.
     assert tab.locator("#facet-c1 input[type=checkbox]").count() >= 1
+    assert_contrast(tab)
     shot(tab, "07-search")
 
     # Pagination: one hit per page, next then previous.
@@ -391,6 +406,7 @@ def test_batch_page(
     tab.locator("#group-table").wait_for()
     groups = tab.locator("#group-table tbody th").all_inner_texts()
     assert sorted(groups) == ["A", "B"]
+    assert_contrast(tab)
     shot(tab, "09-batch")
 
     with tab.expect_download() as download_info:

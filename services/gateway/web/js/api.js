@@ -36,6 +36,10 @@ function authHeaders(extra = {}) {
 
 /** Call the API; JSON in (`json`) and out; throws ApiError with the server's message. */
 export async function api(path, { method = "GET", json, body, headers = {}, signal, raw = false } = {}) {
+  if (!getKey()) {
+    // Every endpoint the app uses needs a key: do not send a request bound to fail.
+    throw new ApiError(401, { error: { code: "unauthorized", message: "no API key" } });
+  }
   const h = authHeaders(headers);
   if (json !== undefined) {
     h["Content-Type"] = "application/json";

@@ -12,7 +12,7 @@ const ROUTES = [
   [/^\/?$/, submit.render, "submit"],
   [/^\/submit$/, submit.render, "submit"],
   [/^\/jobs\/([\w-]+)$/, submit.renderProgress, "submit"],
-  [/^\/essays\/([\w-]+)$/, result.render, "search"],
+  [/^\/essays\/([\w-]+)$/, result.render, null],
   [/^\/batches$/, batch.renderIndex, "batches"],
   [/^\/batches\/([\w-]+)$/, batch.render, "batches"],
   [/^\/search$/, search.render, "search"],

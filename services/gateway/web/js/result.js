@@ -193,6 +193,9 @@ export function render(main, { id }) {
   (async () => {
     const essay = await api(`/v1/essays/${id}`, { signal: controller.signal });
     main.querySelector("h1").textContent = essay.title || t("result.title");
+    if (essay.batch_id) {
+      main.querySelector("h1").after(h("p", {}, h("a", { href: `#/batches/${essay.batch_id}` }, t("result.batch"))));
+    }
     if (!essay.job_id) {
       status.textContent = t("result.pending");
       return;

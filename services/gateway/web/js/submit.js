@@ -32,7 +32,12 @@ function essayForm() {
     if (file.files.length) text.value = await file.files[0].text();
   });
   const title = h("input", { id: "essay-title", name: "title", type: "text", maxlength: "500" });
-  const promptId = h("input", { id: "prompt-id", name: "prompt_id", type: "text", maxlength: "200" });
+  const promptId = h("input", { id: "prompt-id", name: "prompt_id", type: "text", maxlength: "200", list: "known-prompts" });
+  const known = h("datalist", { id: "known-prompts" });
+  // Offer the prompts this tenant already used (the search facet), without blocking the form.
+  api("/v1/search?size=1&highlight=false")
+    .then((body) => known.replaceChildren(...Object.keys((body.facets || {}).prompts || {}).map((p) => h("option", { value: p }))))
+    .catch(() => {});
   const promptText = h("textarea", { id: "prompt-text", name: "prompt_text", rows: "4" });
   const button = h("button", { type: "submit", class: "primary", id: "submit-essay" }, t("submit.send"));
   const form = h(
@@ -47,6 +52,7 @@ function essayForm() {
       {},
       h("legend", {}, t("submit.prompt")),
       field("prompt-id", t("submit.promptId"), promptId),
+      known,
       field("prompt-text", t("submit.promptText"), promptText, t("submit.promptHelp")),
     ),
     button,
