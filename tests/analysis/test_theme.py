@@ -162,3 +162,20 @@ def test_embeddings_are_normalised_and_blank_is_zero(theme: ThemeDimension) -> N
     assert float(single[0] @ vectors[0]) > 0.999
     passage = embeddings.embed(["A violência contra a mulher."], "passage")
     assert float(passage[0] @ vectors[0]) < 0.999  # the e5 prefix changes the embedding
+
+
+def test_concurrent_use_matches_sequential(theme: ThemeDimension) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    essays = [
+        EssayInput(text=ON_TOPIC, prompt_text=PROMPT),
+        EssayInput(text=OFF_TOPIC, prompt_text=PROMPT),
+        EssayInput(text=NARRATIVE, prompt_text=PROMPT),
+    ]
+    sequential = [theme.analyse(e) for e in essays]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        parallel = list(pool.map(theme.analyse, essays))
+    for a, b in zip(sequential, parallel, strict=True):
+        assert a.issues == b.issues and a.details == b.details and a.level == b.level
+        assert a.metrics.keys() == b.metrics.keys()
+        assert all(abs(a.metrics[k] - b.metrics[k]) < 1e-4 for k in a.metrics)
