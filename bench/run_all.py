@@ -362,19 +362,25 @@ def run_bench(bench: Bench, quick: bool, extra: list[str], limit_s: float) -> Ru
 
 
 def measured_durations(speed: Run | None) -> list[str]:
-    """`--durations` for operator_sim from analysis_speed's per-dimension mean wall ms."""
+    """`--durations` for operator_sim from analysis_speed's per-dimension CPU ms per essay.
+
+    CPU time, not wall time: on a shared machine wall time includes waiting for a core, which a
+    worker pod with its own CPU request does not; a dimension whose CPU reads 0 (below the clock
+    tick) falls back to its wall mean.
+    """
     if speed is None or speed.status != "ok":
         return []
     means = {}
     for match in re.finditer(
-        r"^(\w+)\s+[\d.]+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+[\d.]+\s+\d+\s+\d+\s*$",
+        r"^(\w+)\s+[\d.]+\s+([\d.]+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)\s+\d+\s+\d+\s*$",
         speed.stdout,
         re.MULTILINE,
     ):
-        means[match.group(1)] = float(match.group(2)) / 1000
+        wall_ms, cpu_ms = float(match.group(2)), float(match.group(3))
+        means[match.group(1)] = (cpu_ms if cpu_ms > 0 else wall_ms) / 1000
     if not means:
         return []
-    return ["--durations", ",".join(f"{k}={v:.3f}" for k, v in means.items())]
+    return ["--durations", ",".join(f"{k}={max(v, 0.001):.3f}" for k, v in means.items())]
 
 
 # --- the machine -------------------------------------------------------------------------------
