@@ -7,7 +7,6 @@ with the reason it misfires on correct essays) and keeps one finding per stretch
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from services.analysis import text as seg
@@ -29,7 +28,6 @@ class GrammarChecker:
         self.spelling = SpellChecker()
         self.lightproof = LightproofEngine(disabled_rules=disabled)
         self.project = ProjectRuleEngine(known=self.spelling.is_known)
-        self._lock = threading.Lock()
 
     def check(self, text: str) -> list[Finding]:
         """All findings in `text`, overlaps resolved, sorted by position."""
