@@ -310,6 +310,7 @@ class Ingestor:
         self.limits = RowLimits(max_text_bytes=settings.max_text_bytes)
         self.dimensions = list(get_rubric(settings.rubric).dimension_names)
         self.stats = IngestStats()
+        self._open_actions = {d: Action(dimension=d) for d in self.dimensions}
 
     async def run(self, batch_id: str) -> Batch | None:
         """Ingest (or resume) a batch; returns it as it ends, None if it does not exist."""
@@ -324,6 +325,7 @@ class Ingestor:
             columns=tuple(batch.columns),
         )
         last = 0
+        pending: asyncio.Task[None] | None = None
         stream = text_stream(self.store.iter_chunks(batch.s3_key), layout.encoding)
         try:
             for chunk in chunked(read_rows(stream, layout, self.limits), grid):
@@ -331,44 +333,60 @@ class Ingestor:
                 counted = batch.resume_row if resumed else await _resume_row(batch.id)
                 if last <= counted:
                     continue  # counted already (by an earlier run, or a concurrent one)
-                await self._chunk(batch, [r for r in chunk if r.row > counted], resumed)
+                stored = await self._store(batch, [r for r in chunk if r.row > counted])
+                # Chunk k's queueing (CPU in this process) overlaps chunk k+1's writes (waiting
+                # on MongoDB); counters still advance in file order, one chunk after the other.
+                if pending is not None:
+                    await pending
+                pending = asyncio.create_task(self._queue(batch, stored, resumed))
                 resumed = False
+            if pending is not None:
+                await pending
+                pending = None
         finally:
+            if pending is not None and not pending.done():
+                pending.cancel()
             stream.close()
         return await finish_ingestion(batch.id, last)
 
-    async def _chunk(self, batch: Batch, rows: Sequence[CsvRow | RowError], resumed: bool) -> None:
+    async def _store(self, batch: Batch, rows: Sequence[CsvRow | RowError]) -> _Stored:
+        """Texts to S3 (one part object), essays, jobs and row errors to MongoDB."""
         timer = _Timer(self.stats.seconds)
         accepted = [r for r in rows if isinstance(r, CsvRow)]
         errors = [r for r in rows if isinstance(r, RowError)]
-        first, last = rows[0].row, rows[-1].row
-        essays, jobs = [], []
+        stored = _Stored(first=rows[0].row, last=rows[-1].row, rejected=len(errors))
         if accepted:
             with timer("s3"):
-                offsets = await self._put_part(batch, accepted, first, last)
+                offsets = await self._put_part(batch, accepted, stored.first, stored.last)
             with timer("build"):
                 now = utcnow()
+                essays = []
                 for row, (start, end) in zip(accepted, offsets, strict=True):
-                    essay, job = self._documents(batch, row, start, end, first, last, now)
+                    essay, job = self._documents(batch, row, start, end, stored, now)
                     essays.append(essay)
-                    jobs.append(job)
+                    stored.jobs.append(job)
             with timer("mongo"):
                 await _insert_many(Essay.get_pymongo_collection(), essays)
-                await _insert_many(AnalysisJob.get_pymongo_collection(), jobs)
+                await _insert_many(AnalysisJob.get_pymongo_collection(), stored.jobs)
         if errors:
             with timer("mongo"):
                 await _insert_many(errors_collection(), [_error_doc(batch.id, e) for e in errors])
-        if jobs:
+        return stored
+
+    async def _queue(self, batch: Batch, stored: _Stored, resumed: bool) -> None:
+        """Enqueue a stored chunk's work, then count the chunk (moves `resume_row`)."""
+        timer = _Timer(self.stats.seconds)
+        if stored.jobs:
             with timer("redis"):
                 if resumed:
-                    await self._redrive(jobs)
+                    await self._redrive(stored.jobs)
                 else:
-                    await asyncio.to_thread(self._enqueue_fast, jobs)
-        with timer("mongo"):
-            await _advance(batch.id, first - 1, last, len(accepted), len(errors))
-        self.stats.rows += len(rows)
-        self.stats.accepted += len(accepted)
-        self.stats.rejected += len(errors)
+                    await asyncio.to_thread(self._enqueue_fast, stored.jobs)
+        accepted = len(stored.jobs)
+        await _advance(batch.id, stored.first - 1, stored.last, accepted, stored.rejected)
+        self.stats.rows += stored.last - stored.first + 1
+        self.stats.accepted += accepted
+        self.stats.rejected += stored.rejected
         self.stats.chunks += 1
 
     async def _put_part(
@@ -392,8 +410,7 @@ class Ingestor:
         row: CsvRow,
         start: int,
         end: int,
-        first: int,
-        last: int,
+        stored: _Stored,
         now: datetime,
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Raw documents (validated through the models) for one row's essay and job."""
@@ -407,7 +424,9 @@ class Ingestor:
             prompt_id=row.prompt_id,
             language=row.language or self.settings.language,
             rubric=self.settings.rubric,
-            s3_key=ranged_key(part_key(batch.tenant_id, batch.id, first, last), start, end),
+            s3_key=ranged_key(
+                part_key(batch.tenant_id, batch.id, stored.first, stored.last), start, end
+            ),
             sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
             chars=len(text),
             words=len(text.split()),
@@ -428,7 +447,11 @@ class Ingestor:
             created_at=now,
             updated_at=now,
         )
-        return essay.model_dump(by_alias=True), job.model_dump(by_alias=True)
+        # Without the null fields: smaller documents insert faster; they read back as defaults.
+        return (
+            essay.model_dump(by_alias=True, exclude_none=True),
+            job.model_dump(by_alias=True, exclude_none=True),
+        )
 
     def _enqueue_fast(self, jobs: Sequence[dict[str, Any]]) -> None:
         """Queue every job's plan in one Redis pipeline (dependents registered first)."""
@@ -437,7 +460,9 @@ class Ingestor:
         timeout = self.settings.job_timeout_s
         by_queue: dict[str, list[Any]] = {}
         for raw in jobs:
-            plan = plan_jobs(self.settings, AnalysisJob.model_validate(raw))
+            # The same plan as any new job (every action open), without validating a model.
+            fresh = AnalysisJob.model_construct(id=raw["_id"], actions=self._open_actions)
+            plan = plan_jobs(self.settings, fresh)
             *steps, last = plan
             queue = self.queues.queue(last.queue)
             consolidation = queue.create_job(
@@ -475,6 +500,16 @@ class Ingestor:
         async for job in AnalysisJob.find({"_id": {"$in": ids}}):
             if not job.status.terminal:
                 await asyncio.to_thread(self.queues.enqueue_many, plan_jobs(self.settings, job))
+
+
+@dataclass
+class _Stored:
+    """A chunk written to S3 and MongoDB, waiting to be queued and counted."""
+
+    first: int
+    last: int
+    rejected: int
+    jobs: list[dict[str, Any]] = field(default_factory=list)
 
 
 class _Timer:
