@@ -87,7 +87,7 @@ class Run:
                 node = node[part]
             return float(node) if isinstance(node, int | float) else None
         match = re.search(source[3:], self.stdout, re.MULTILINE)
-        return float(match.group(1)) if match else None
+        return float(match.group(1).replace(",", "")) if match else None
 
 
 def benches() -> list[Bench]:
@@ -245,14 +245,47 @@ def benches() -> list[Bench]:
             "score_eval.py",
             [],
             1200,
-            "the scorer against human ENEM grades",
+            "the scorer against human ENEM grades: prompt-grouped CV QWK vs a length baseline",
+            [
+                Figure(
+                    "total QWK, selected model + ENEM rules",
+                    r"re:^selected\+rules\s+(?:[-\d.]+\s+){5}([-\d.]+)",
+                    digits=3,
+                ),
+                Figure(
+                    "total QWK, baseline (ridge on length)",
+                    r"re:^BASELINE\s+(?:[-\d.]+\s+){5}([-\d.]+)",
+                    digits=3,
+                ),
+            ],
+            quick_args=["--limit", "300", "--folds", "3"],
         ),
         Bench(
             "ingest",
             "ingest.py",
-            [],
+            ["--rows", "30000"],
             1200,
-            "CSV batch ingestion rate",
+            "CSV batch ingestion: upload MiB/s, rows/s into the queues, peak RSS, vs per-row path",
+            [
+                Figure(
+                    "accepted rows/s into the queues",
+                    r"re:([\d,.]+) accepted rows/s",
+                    "rows/s",
+                    "≥ 2,000",
+                    lambda v: v >= 2000,
+                    digits=0,
+                ),
+                Figure(
+                    "peak RSS gateway",
+                    r"re:peak RSS gateway: ([\d.]+) MiB",
+                    "MiB",
+                    "< 200 MiB",
+                    lambda v: v < 200,
+                    digits=0,
+                ),
+                Figure("bulk / per-row ingestion", r"re:ratio bulk / per-row: ([\d.]+)x", "×"),
+            ],
+            quick_args=["--rows", "2000", "--baseline", "50"],
         ),
         Bench(
             "search",
