@@ -8,11 +8,12 @@ in count (`rate × --step-seconds`, at most `--max-per-step`) and in time (answe
 `--timeout` s after the last send are errors).
 
 Per step: offered and achieved rate (answers / time from first send to last answer), p50/p99/max
-latency of `POST /v1/essays`, error rate, and the gateway's CPU per request. The knee is the
-first step where p99 exceeds `--k` × the first step's p99, the achieved rate falls below 90% of
-the offered one, or more than 1% of requests fail; the run stops there. No workers run: an
-accepted essay waits in its queues, which is what the submit path promises (tenant limits are
-set high so backpressure never answers 429).
+latency of `POST /v1/essays`, error rate, and the CPU per request of the gateway and of this
+driver (they share the machine's cores: a driver near a full core is itself the limit).
+The knee is the first step where p99 exceeds `--k` × the first step's p99, the achieved rate
+falls below 90% of the offered one, or more than 1% of requests fail; the run stops there.
+No workers run: an accepted essay waits in its queues, which is what the submit path promises
+(tenant limits are set high so backpressure never answers 429).
 
 Needs `scripts/infra/up`. Usage: python bench/load.py [--rates 5,10,20,40,80,160,320]
 [--step-seconds 8] [--k 3] [--with-reads]. The last line printed is a JSON object.
@@ -58,6 +59,7 @@ class Step:
     max_ms: float
     read_p50_ms: float | None
     gateway_cpu_ms_per_request: float
+    client_cpu_ms_per_request: float
 
     @property
     def error_rate(self) -> float:
@@ -170,11 +172,11 @@ def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -
                 await client.post("/v1/essays", json={"text": texts[0]})
             for rate in rates:
                 count = min(max(int(rate * args.step_seconds), 10), args.max_per_step)
-                cpu0 = cpu_seconds(gateway_pid)
+                cpu0, own0 = cpu_seconds(gateway_pid), time.process_time()
                 lat, reads, errors, wall = await run_step(
                     client, rate, count, texts, job_ids, args.with_reads, args.timeout
                 )
-                cpu = cpu_seconds(gateway_pid) - cpu0
+                cpu, own = cpu_seconds(gateway_pid) - cpu0, time.process_time() - own0
                 step = Step(
                     offered_per_s=rate,
                     sent=count,
@@ -186,13 +188,15 @@ def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -
                     max_ms=max(lat) if lat else float("nan"),
                     read_p50_ms=percentile(reads, 50) if reads else None,
                     gateway_cpu_ms_per_request=cpu / count * 1000,
+                    client_cpu_ms_per_request=own / count * 1000,
                 )
                 steps.append(step)
                 print(
                     f"offered {rate:>6g}/s  achieved {step.achieved_per_s:7.1f}/s  "
                     f"p50 {step.p50_ms:8.1f} ms  p99 {step.p99_ms:8.1f} ms  "
                     f"errors {step.error_rate:6.1%}  gateway CPU "
-                    f"{step.gateway_cpu_ms_per_request:5.1f} ms/req"
+                    f"{step.gateway_cpu_ms_per_request:5.1f} ms/req, client "
+                    f"{step.client_cpu_ms_per_request:4.1f} ms/req"
                     + (f"  read p50 {step.read_p50_ms:.1f} ms" if step.read_p50_ms else ""),
                     flush=True,
                 )
