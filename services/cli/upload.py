@@ -69,14 +69,14 @@ def plan_parts(path: Path, rows_per_part: int) -> tuple[int, list[Part]]:
     if rows_per_part <= 0:
         return head, [Part(head, size, -1)]
     parts: list[Part] = []
-    start, rows = head, 0
+    start, rows, last_end = head, 0, head
     for end in _record_ends(path, head):
-        rows += 1
+        rows, last_end = rows + 1, end
         if rows == rows_per_part:
             parts.append(Part(start, end, rows))
             start, rows = end, 0
-    if start < size:
-        parts.append(Part(start, size, rows + 1))
+    if start < size:  # a last record without a final line break counts too
+        parts.append(Part(start, size, rows + (1 if last_end < size else 0)))
     return head, parts
 
 

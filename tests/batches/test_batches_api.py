@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 import signal
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -23,7 +25,7 @@ from services.core.config import Settings
 from services.core.models import AnalysisJob, Batch, Essay
 from tests.batches import csvgen
 from tests.conftest import make_test_settings
-from tests.harness import Platform, wait_for
+from tests.harness import ELYSIA, Platform, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -229,6 +231,29 @@ def test_other_tenants_cannot_see_a_batch(client: httpx.Client, platform: Platfo
     anonymous = httpx.get(f"{platform.base_url}/v1/batches/{batch_id}")
     assert anonymous.status_code == 401
     assert client.get("/v1/batches/does-not-exist").status_code == 404
+
+
+def test_elysia_upload_splits_and_sends_each_part(
+    client: httpx.Client,
+    platform: Platform,
+    api_key: str,
+    ingest_worker: None,
+    tmp_path: Any,
+) -> None:
+    path = tmp_path / "turma.csv"
+    path.write_bytes(csvgen.csv_bytes(600, 100))
+    done = subprocess.run(
+        [*ELYSIA, "upload", str(path), "--split", "250", "--json"],
+        env={**os.environ, "ELYSIA_API_URL": platform.base_url, "ELYSIA_API_KEY": api_key},
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    created = json.loads(done.stdout)["batches"]
+    assert len(created) == 3
+    ingested = [wait_ingested(client, b["id"]) for b in created]
+    assert [b["rows_total"] for b in ingested] == [250, 250, 100]
+    assert sum(b["rows_accepted"] for b in ingested) == csvgen.valid_count(600, 100)
 
 
 def test_killed_ingestion_resumes_with_one_essay_per_valid_row(
