@@ -455,10 +455,12 @@ def test_language_keyboard_and_small_screens(
 
     # Small screens: no horizontal scrolling on the submit and search pages.
     tab.set_viewport_size({"width": 390, "height": 844})
-    for route, name in (("#/submit", "11-mobile-submit"), ("#/search", "12-mobile-search")):
+    routes = [("#/submit", "11-mobile-submit", "h1"), ("#/search", "12-mobile-search", "#hits")]
+    if "essay_id" in STATE:
+        routes.append((f"#/essays/{STATE['essay_id']}", "13-mobile-result", "#essay-text"))
+    for route, name, ready in routes:
         tab.goto(f"{platform.base_url}/ui/{route}")
-        tab.locator("h1").wait_for()
-        tab.wait_for_timeout(300)
+        tab.locator(ready).wait_for()
         overflow = tab.evaluate("document.documentElement.scrollWidth - window.innerWidth")
         assert overflow <= 0, f"{route} scrolls sideways by {overflow}px"
         shot(tab, name)
