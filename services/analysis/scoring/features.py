@@ -103,7 +103,6 @@ TEXT_FEATURES: tuple[str, ...] = (
     "text.last_par_proposal_markers",
     "text.proposal_markers",
     "text.has_title",
-    "text.oov_ratio",
 )
 
 # The five length features of the published baseline (ridge on length), used by the bench.
@@ -114,18 +113,6 @@ BASELINE_FEATURES: tuple[str, ...] = (
     "text.paragraphs",
     "text.mean_word_len",
 )
-
-
-def _oov_ratio(words: Sequence[str]) -> float:
-    """Share of words unknown to the wordfreq Portuguese list: a cheap spelling-error proxy."""
-    if not words:
-        return 0.0
-    try:
-        from wordfreq import zipf_frequency
-    except ImportError:  # pragma: no cover - wordfreq is a runtime dependency
-        return math.nan
-    unknown = sum(1 for w in words if zipf_frequency(w, "pt") == 0.0)
-    return unknown / len(words)
 
 
 def text_features(text: str, title: str | None = None) -> dict[str, float]:
@@ -188,7 +175,6 @@ def text_features(text: str, title: str | None = None) -> dict[str, float]:
         "text.last_par_proposal_markers": float(len(_PROPOSAL_RE.findall(last_par))),
         "text.proposal_markers": len(_PROPOSAL_RE.findall(folded)) * per100,
         "text.has_title": 1.0 if title and title.strip() else 0.0,
-        "text.oov_ratio": _oov_ratio(lower),
     }
 
 

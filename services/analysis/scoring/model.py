@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +30,8 @@ from services.analysis.scoring.rules import RuleConfig, apply_rules
 from services.analysis.scoring.types import ScoreResult
 
 FORMAT = 1
-MODEL_PACKAGE = "services.analysis.resources"
-MODEL_RELATIVE = ("models", "enem", "model.joblib")
+# services/analysis/resources/models/enem/model.joblib (shipped as package data).
+MODEL_RELATIVE = ("resources", "models", "enem", "model.joblib")
 
 # Which dimensions inform which competency (for the human-readable reasons only).
 _COMPETENCY_DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -164,8 +163,9 @@ def save_artifact(artifact: ModelArtifact, path: Path) -> None:
 
 
 def default_model_path() -> Path:
-    """The shipped model inside the installed package."""
-    return Path(str(resources.files(MODEL_PACKAGE).joinpath(*MODEL_RELATIVE)))
+    """The shipped model inside the installed package (`resources` is not a regular package, so
+    the path is taken from this module's location rather than `importlib.resources`)."""
+    return Path(__file__).resolve().parents[1].joinpath(*MODEL_RELATIVE)
 
 
 def load_scorer(path: Path | None = None) -> EnemScorer:

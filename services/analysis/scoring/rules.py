@@ -42,6 +42,9 @@ class RuleConfig(BaseModel):
     # data by the false-annulment rate (see the model card).
     off_topic_action: str = "annul"
     not_dissertative_action: str = "annul"
+    # "zero" (ENEM since 2017: C5 = 0) or "flag" when the detector proved too noisy on the
+    # training data (it zeroed essays raters gave a good C5).
+    human_rights_action: str = "zero"
 
 
 @dataclass
@@ -164,6 +167,13 @@ def apply_rules(
         proposal.details.get("human_rights_violation") is True
         or (_metric(proposal, "human_rights_violation") or 0.0) >= 1.0
     ):
+        if cfg.human_rights_action != "zero":
+            _flag(
+                outcome,
+                "human_rights_suspected",
+                "proposal dimension: the proposal may disrespect human rights",
+            )
+            return _finish(outcome)
         outcome.flags.append("human_rights_violation")
         outcome.firings.append(
             RuleFiring(
@@ -174,6 +184,10 @@ def apply_rules(
         )
         outcome.levels["c5"] = 0
         outcome.needs_review = True
+    return _finish(outcome)
+
+
+def _finish(outcome: RuleOutcome) -> RuleOutcome:
     if outcome.annulled:
         outcome.levels = {c: 0 for c in outcome.levels}
     return outcome

@@ -53,7 +53,8 @@ from services.analysis.scoring.model import CompetencyModel, ModelArtifact
 from services.analysis.scoring.rules import RuleConfig, apply_rules
 
 FloatArray = NDArray[np.float64]
-KINDS: tuple[str, ...] = ("ridge", "hgb", "ngram", "stack_ridge", "stack_hgb")
+KINDS: tuple[str, ...] = ("ridge", "hgb", "ngram", "stack_ridge", "stack_hgb", "blend")
+BLEND: tuple[str, ...] = ("ngram", "stack_ridge", "stack_hgb")
 N_NGRAM_TARGETS = len(COMPETENCIES) + 1
 
 
@@ -81,6 +82,16 @@ class NgramColumn:
 
     def predict(self, x: FloatArray) -> FloatArray:
         return np.asarray(x[:, self.column], dtype=np.float64)
+
+
+@dataclass
+class Blend:
+    """The `blend` candidate: the mean of the n-gram and both stacked models' predictions."""
+
+    members: list[Any]
+
+    def predict(self, x: FloatArray) -> FloatArray:
+        return np.asarray(np.mean([m.predict(x) for m in self.members], axis=0), dtype=np.float64)
 
 
 @dataclass
@@ -192,6 +203,8 @@ def _make(kind: str, j: int, n_dense: int, cfg: TrainConfig) -> tuple[Any, bool]
         return _hgb(cfg.seed, cfg.hgb_iter), True
     if kind == "ngram":
         return NgramColumn(n_dense + j), True
+    if kind == "blend":
+        return Blend([_make(k, j, n_dense, cfg)[0] for k in BLEND]), True
     raise ValueError(f"unknown model kind {kind!r}")
 
 
@@ -199,7 +212,9 @@ def _fit(
     kind: str, j: int, x: FloatArray, y: NDArray[np.int64], n_dense: int, cfg: TrainConfig
 ) -> Any:
     estimator, _ = _make(kind, j, n_dense, cfg)
-    if kind != "ngram":
+    if kind == "blend":
+        estimator.members = [_fit(k, j, x, y, n_dense, cfg) for k in BLEND]
+    elif kind != "ngram":
         estimator.fit(x, y.astype(np.float64))
     return estimator
 
@@ -218,6 +233,10 @@ def candidate_oof(
     for kind in cfg.kinds:
         _, uses_ngram = _make(kind, 0, n_dense, cfg)
         if uses_ngram and ngram is None:
+            continue
+        if kind == "blend":
+            if all(k in out for k in BLEND):  # the mean of already computed predictions
+                out[kind] = np.mean([out[k] for k in BLEND], axis=0)
             continue
         x = stacked if uses_ngram else data.dense
         oof = np.zeros((len(data.rows), len(COMPETENCIES)))
@@ -341,6 +360,19 @@ def choose_rule_config(
         if not well_themed or rate > cfg.max_false_annulment:
             setattr(rules, attr, "flag")
         decisions[rule]["action"] = getattr(rules, attr)
+    # The human-rights detector zeroes C5; keep that only if it does not lower C5's QWK.
+    c5 = COMPETENCIES.index("c5")
+    scores = {}
+    for action in ("zero", "flag"):
+        trial = rules.model_copy(update={"human_rights_action": action})
+        _, after = rule_report(data, levels, trial)
+        scores[action] = qwk_levels(data.y[:, c5], after[:, c5])
+    rules.human_rights_action = "zero" if scores["zero"] >= scores["flag"] else "flag"
+    decisions["human_rights"] = {
+        "c5_qwk_if_zeroed": round(scores["zero"], 4),
+        "c5_qwk_if_flagged": round(scores["flag"], 4),
+        "action": rules.human_rights_action,
+    }
     return rules, decisions
 
 
