@@ -256,6 +256,25 @@ def test_elysia_upload_splits_and_sends_each_part(
     assert sum(b["rows_accepted"] for b in ingested) == csvgen.valid_count(600, 100)
 
 
+def test_elysia_upload_wait_follows_a_batch_to_its_end(
+    platform: Platform, api_key: str, ingest_worker: None, tmp_path: Any
+) -> None:
+    """Only rejected rows: nothing to analyse, so the batch completes once ingested."""
+    path = tmp_path / "vazias.csv"
+    path.write_bytes(b'text,school\n ,A\n"",B\n')
+    done = subprocess.run(
+        [*ELYSIA, "upload", str(path), "--wait", "--poll", "0.2", "--json"],
+        env={**os.environ, "ELYSIA_API_URL": platform.base_url, "ELYSIA_API_KEY": api_key},
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    (result,) = json.loads(done.stdout)["reports"]
+    assert result["batch"]["status"] == "COMPLETED"
+    assert (result["batch"]["rows_rejected"], result["batch"]["rows_accepted"]) == (2, 0)
+    assert result["report"]["essays"] == 0
+
+
 def test_killed_ingestion_resumes_with_one_essay_per_valid_row(
     client: httpx.Client, platform: Platform, api_settings: Settings
 ) -> None:
