@@ -392,12 +392,6 @@ def test_batch_page(
     )
     assert tab.locator("main").get_attribute("data-batch-status") == "COMPLETED"
     assert tab.locator("#batch-progress").evaluate("el => el.value") == 100
-    tab.locator("#distributions figure").first.wait_for()
-    # One distribution per competency, each counting the three graded essays.
-    totals = tab.locator("#distributions figure").evaluate_all(
-        "els => els.map(e => e.dataset.total)"
-    )
-    assert totals == ["3"] * 5
     rows = tab.locator("#batch-essays tbody tr")
     rows.first.wait_for()
     assert rows.count() == 3
@@ -419,7 +413,19 @@ def test_batch_page(
     rows.first.get_by_role("link").click()
     tab.wait_for_url("**/ui/#/essays/*")
     tab.locator("#essay-text").wait_for()
-    assert batch_id
+
+    # The batch is listed, and its report counts every graded essay in each distribution.
+    tab.get_by_role("navigation").get_by_role("link", name="Lotes").click()
+    tab.locator(f'#batch-list a[href="#/batches/{batch_id}"]').click()
+    tab.locator("#distributions figure").first.wait_for()
+    # One distribution per competency, each counting the three graded essays.
+    totals = tab.locator("#distributions figure").evaluate_all(
+        "els => els.map(e => e.dataset.total)"
+    )
+    assert totals == ["3"] * 5
+    # ...and the export carries each essay's levels.
+    for row in table:
+        assert all(row.get(c) or row.get(c.lower()) for c in ("C1", "C2", "C3", "C4", "C5")), row
 
 
 def test_language_keyboard_and_small_screens(
