@@ -203,3 +203,29 @@ async def test_progress_and_report_follow_finished_jobs(
         assert group["scores"]["total"]["n"] == len(values)
         assert group["scores"]["total"]["mean"] == round(sum(values) / len(values), 2)
         assert group["scores"]["total"]["max"] == max(values)
+
+
+async def test_stalled_ingestion_is_redriven_with_a_new_rq_job(
+    settings: Settings, metadata: Any, object_store: ObjectStore, queues: Queues, tenant: str
+) -> None:
+    from datetime import timedelta
+
+    from services.core.models import utcnow
+    from services.workers.context import WorkerContext
+    from services.workers.ingest import resume_stalled
+
+    batch = await upload(object_store, queues, tenant, csvgen.csv_chunks(10))
+    ctx = WorkerContext(settings=settings, store=object_store, queues=queues)
+    try:
+        assert batch.id not in await resume_stalled(ctx, grace_s=60)  # fresh: left alone
+        old = utcnow() - timedelta(minutes=5)
+        await Batch.get_pymongo_collection().update_one(
+            {"_id": batch.id}, {"$set": {"updated_at": old, "status": "INGESTING"}}
+        )
+        assert batch.id in await resume_stalled(ctx, grace_s=60)
+        ingest = queues.queue("ingest")
+        redriven = [j for j in ingest.get_job_ids() if j.startswith(f"batch-{batch.id}-ingest-")]
+        assert len(redriven) == 1
+        assert queues.fetch(redriven[0]).args == (batch.id, batches.DEFAULT_CHUNK_ROWS)  # type: ignore[union-attr]
+    finally:
+        ctx.loop.close()
