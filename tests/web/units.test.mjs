@@ -6,6 +6,7 @@ const web = new URL("../../services/gateway/web/js/", import.meta.url);
 const { collectIssues, segments, kindOf } = await import(new URL("highlight.js", web));
 const { applyEvent, query } = await import(new URL("api.js", web));
 const { parseCsv } = await import(new URL("batch.js", web));
+const { flagLabel, t } = await import(new URL("i18n.js", web));
 
 test("kinds follow dimension and category", () => {
   assert.equal(kindOf("grammar", "spelling"), "spelling");
@@ -74,4 +75,11 @@ test("CSV export parsing handles quotes, commas and newlines", () => {
     ["x, y", 'say "hi"\nthere'],
     ["1", "2"],
   ]);
+});
+
+test("flags read as words, with their detail", () => {
+  assert.equal(flagLabel("low_confidence:c4,c5"), "Baixa confiança: C4, C5");
+  assert.equal(flagLabel("tangential"), "Tangencia o tema");
+  assert.equal(flagLabel("some_new_flag"), "some_new_flag");
+  assert.equal(t("search.results", { total: 3 }), "3 redações encontradas");
 });

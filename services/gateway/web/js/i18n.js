@@ -102,6 +102,15 @@ const DICT = {
     "flag.tangential": "Tangencia o tema",
     "flag.off_topic": "Fuga ao tema",
     "flag.needs_human_review": "Precisa de revisão humana",
+    "flag.off_topic_suspected": "Possível fuga ao tema",
+    "flag.not_dissertative": "Não é dissertativo-argumentativo",
+    "flag.not_dissertative_suspected": "Possivelmente não dissertativo",
+    "flag.copied_passages": "Trechos copiados dos textos motivadores",
+    "flag.too_short": "Texto muito curto",
+    "flag.empty_text": "Texto em branco",
+    "flag.human_rights_violation": "Desrespeito aos direitos humanos",
+    "flag.low_confidence": "Baixa confiança",
+    "flag.missing_dimension": "Dimensão ausente",
     "batches.title": "Lotes",
     "batches.open": "Abrir um lote",
     "batches.id": "Identificador do lote",
@@ -238,6 +247,15 @@ const DICT = {
     "flag.tangential": "Tangential to the theme",
     "flag.off_topic": "Off topic",
     "flag.needs_human_review": "Needs human review",
+    "flag.off_topic_suspected": "Possibly off topic",
+    "flag.not_dissertative": "Not argumentative prose",
+    "flag.not_dissertative_suspected": "Possibly not argumentative prose",
+    "flag.copied_passages": "Passages copied from the prompt",
+    "flag.too_short": "Too short",
+    "flag.empty_text": "Blank text",
+    "flag.human_rights_violation": "Disrespects human rights",
+    "flag.low_confidence": "Low confidence",
+    "flag.missing_dimension": "Missing dimension",
     "batches.title": "Batches",
     "batches.open": "Open a batch",
     "batches.id": "Batch id",
@@ -312,6 +330,13 @@ export function translateStatic(root = document) {
   for (const el of root.querySelectorAll("[data-i18n-aria-label]")) {
     el.setAttribute("aria-label", t(el.dataset.i18nAriaLabel));
   }
+}
+
+/** A flag for people: "low_confidence:c4,c5" → "Baixa confiança: C4, C5"; unknown flags as is. */
+export function flagLabel(flag) {
+  const [base, detail] = flag.split(/:(.*)/s);
+  const name = has(`flag.${base}`) ? t(`flag.${base}`) : base;
+  return detail ? `${name}: ${detail.split(",").join(", ").toUpperCase()}` : name;
 }
 
 /** Numbers the way the current language writes them. */

@@ -4,13 +4,9 @@ import { api, TERMINAL } from "./api.js";
 import { radar } from "./charts.js";
 import { h } from "./dom.js";
 import { collectIssues, KINDS, renderEssay } from "./highlight.js";
-import { has, t } from "./i18n.js";
+import { flagLabel, t } from "./i18n.js";
 
 const COMPETENCIES = ["c1", "c2", "c3", "c4", "c5"];
-
-function label(prefix, value) {
-  return has(`${prefix}.${value}`) ? t(`${prefix}.${value}`) : value;
-}
 
 function flagsOf(score) {
   const flags = new Set(score.flags || []);
@@ -48,7 +44,7 @@ function scoreSection(score) {
       ? h(
           "ul",
           { class: "flags", id: "flags", "aria-label": t("result.flags") },
-          flags.map((f) => h("li", { class: `flag flag-${f}` }, label("flag", f))),
+          flags.map((f) => h("li", { class: `flag flag-${f.split(":")[0]}` }, flagLabel(f))),
         )
       : null,
     h(

@@ -3,7 +3,7 @@
 // the page cursors live in memory (they are only valid for the same query).
 import { api, query } from "./api.js";
 import { h, highlightFragment } from "./dom.js";
-import { has, t } from "./i18n.js";
+import { flagLabel, t } from "./i18n.js";
 
 const SORTS = ["relevance", "-total", "total", "-date", "date"];
 // facet name in the response → filter parameter of GET /v1/search
@@ -32,7 +32,7 @@ function hashOf(state) {
 }
 
 function facetLabel(facet, value) {
-  if (facet === "flags" && has(`flag.${value}`)) return t(`flag.${value}`);
+  if (facet === "flags") return flagLabel(value);
   return value;
 }
 
@@ -126,7 +126,7 @@ function hitCard(hit) {
       hit.total != null ? h("strong", {}, t("hit.total", { total: hit.total })) : null,
       " ",
       COMPETENCIES.filter((c) => hit.levels[c] != null).map((c) => h("span", { class: "pill" }, `${c.toUpperCase()} ${hit.levels[c]}`)),
-      (hit.flags || []).map((f) => h("span", { class: `flag flag-${f}` }, facetLabel("flags", f))),
+      (hit.flags || []).map((f) => h("span", { class: `flag flag-${f.split(":")[0]}` }, flagLabel(f))),
     ),
     fragments.length
       ? h("ul", { class: "fragments" }, fragments.map((f) => h("li", {}, "… ", highlightFragment(f), " …")))
