@@ -392,6 +392,9 @@ def test_batch_page(
     )
     assert tab.locator("main").get_attribute("data-batch-status") == "COMPLETED"
     assert tab.locator("#batch-progress").evaluate("el => el.value") == 100
+    total_chart = tab.locator("#total-distribution figure")
+    total_chart.wait_for()
+    assert total_chart.get_attribute("data-total") == "3"
     rows = tab.locator("#batch-essays tbody tr")
     rows.first.wait_for()
     assert rows.count() == 3

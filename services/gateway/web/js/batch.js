@@ -3,7 +3,7 @@
 import { api, query } from "./api.js";
 import { bars } from "./charts.js";
 import { h } from "./dom.js";
-import { fmt, t } from "./i18n.js";
+import { flagLabel, fmt, t } from "./i18n.js";
 
 const MEASURES = ["c1", "c2", "c3", "c4", "c5"];
 const LEVELS = ["0", "40", "80", "120", "160", "200"];
@@ -98,6 +98,12 @@ async function download(batchId, signal) {
   setTimeout(() => URL.revokeObjectURL(url), 10000);
 }
 
+function totalDistribution(report) {
+  const counts = measure(report.scores, "total").distribution || {};
+  const order = Object.keys(counts).sort((a, b) => Number(a) - Number(b));
+  return h("div", { id: "total-distribution" }, bars(counts, t("batch.totalDistribution"), { order }));
+}
+
 function distributions(report) {
   const scores = report.scores || {};
   return h(
@@ -152,7 +158,7 @@ function essayTable(rows) {
   return h(
     "table",
     { class: "data", id: "batch-essays" },
-    h("caption", {}, t("batch.essays")),
+    h("caption", { class: "visually-hidden" }, t("batch.essays")),
     h("thead", {}, h("tr", {}, show.map((c) => h("th", { scope: "col" }, c)))),
     h(
       "tbody",
@@ -164,7 +170,7 @@ function essayTable(rows) {
           show.map((c) =>
             c === "title" || (c === "external_id" && col("title") < 0)
               ? h("td", {}, h("a", { href: `#/essays/${r[col("essay_id")]}` }, r[col(c)] || r[col("essay_id")]))
-              : h("td", {}, r[col(c)]),
+              : h("td", {}, c === "flags" ? (r[col(c)] || "").split("|").filter(Boolean).map(flagLabel).join("; ") : r[col(c)]),
           ),
         ),
       ),
@@ -215,6 +221,7 @@ export function render(main, { id }) {
     report.replaceChildren(
       h("h2", { id: "report-heading" }, t("batch.report")),
       h("p", {}, `${t("batch.count")}: ${body.essays ?? 0} · ${t("batch.mean")} total: ${((body.scores || {}).total || {}).mean ?? "—"}`),
+      totalDistribution(body),
       distributions(body),
       select,
       body.groups ? groupTable(body.groups, body.group_by) : null,
