@@ -149,6 +149,13 @@ function groupTable(groups, column) {
   );
 }
 
+/** A results.csv cell for people: statuses and flags in words. */
+function cell(column, value) {
+  if (column === "flags") return (value || "").split("|").filter(Boolean).map(flagLabel).join("; ");
+  if (column === "status" && value) return t(`status.${value}`);
+  return value;
+}
+
 function essayTable(rows) {
   if (rows.length < 2) return h("p", {}, t("common.none"));
   const [header, ...data] = rows;
@@ -170,7 +177,7 @@ function essayTable(rows) {
           show.map((c) =>
             c === "title" || (c === "external_id" && col("title") < 0)
               ? h("td", {}, h("a", { href: `#/essays/${r[col("essay_id")]}` }, r[col(c)] || r[col("essay_id")]))
-              : h("td", {}, c === "flags" ? (r[col(c)] || "").split("|").filter(Boolean).map(flagLabel).join("; ") : r[col(c)]),
+              : h("td", {}, cell(c, r[col(c)])),
           ),
         ),
       ),
