@@ -57,6 +57,12 @@ RULE_CASES = [
     ("A poluissão do ar preocupa os médicos.", "poluissão", "spelling", "poluição"),
     ("É necessario investir em saneamento.", "necessario", "accent", "necessário"),
     ("Entre eu e ela não há conflito.", "Entre eu", "grammar.pronoun", "Entre mim"),
+    ("A discussão a nível de governo é lenta.", "a nível de", "grammar.expression", "em nível de"),
+    ("Tratam-se de problemas antigos.", "Tratam-se", "grammar.agreement", "Trata-se"),
+    ("É um autor cujo o livro foi premiado.", "cujo o", "grammar.pronoun", "cujo"),
+    ("Ela mesmo resolveu o problema.", "mesmo", "grammar.agreement", "mesma"),
+    ("Ao meu ver, a lei é justa.", "Ao meu ver", "grammar.expression", "A meu ver"),
+    ("Não sei aonde fica a escola.", "aonde", "grammar.expression", "onde"),
 ]
 
 
@@ -101,6 +107,13 @@ CLEAN = [
     "Ninguém sabe o porquê de tanta demora, mas a população continua à espera de respostas.",
     'O slogan "pior que tá não fica" mostra o descrédito da política.',
     "Nesse contexto de crise, o Estado precisa agir.",
+    "Ela mesma reconheceu o erro, e o país, cujo povo sofre, aguarda mudanças.",
+    "Trata-se de um problema que precisa de solução; aonde iremos sem educação?",
+    "Mesmo assim, ela não desistiu.",
+    "Jamais chegariam aonde estão sem ajuda; a licença foi concedida à Samarco.",
+    "A nossa democracia ainda é recente, está sujeita a mudanças.",
+    "O artista vive sob a luz dos holofotes, e escolas em mau estado são interditadas.",
+    "Muitos cidadãos questionam se este sistema é realmente igualitário.",
 ]
 
 

@@ -373,7 +373,10 @@ RULES: tuple[ProjectRule, ...] = (
         _rx(rf"\b(?P<x>à)\s+(?P<n>{_W}(?<!ã)o)\b", 0),
         "Não se usa crase antes de palavra masculina.",
         fixed("a", "ao"),
-        lambda m, _s: m.group("n").lower() not in {"tribo", "foto", "moto", "libido"},
+        lambda m, _s: (
+            m.group("n")[0].islower()  # "à Samarco": a company, a city
+            and m.group("n") not in {"tribo", "foto", "moto", "libido"}
+        ),
     ),
     ProjectRule(
         "project.crase.required",
@@ -398,6 +401,7 @@ RULES: tuple[ProjectRule, ...] = (
         "project.crase.locution",
         "grammar.crase",
         _rx(
+            r"(?<!\bsob\s)(?<!\bsobre\s)(?<!\bcom\s)(?<!\bcontra\s)(?<!\bpara\s)"
             r"\b(?P<x>a)\s+(?:medida\s+(?:que|em\s+que)|custa\s+d[aoe]s?|procura\s+d[aoe]s?|"
             r"beira\s+d[aoe]s?|mercê\s+d[aoe]s?|luz\s+d[aoe]s?|margem\s+d[aoe]s?|revelia\s+d)"
         ),
@@ -502,7 +506,7 @@ RULES: tuple[ProjectRule, ...] = (
         "grammar.agreement",
         _rx(
             r"^(?:Os|As|Esses|Essas|Estes|Estas|Muitos|Muitas|Vários|Várias)\s+"
-            rf"{_W}s(?:\s+(?!que\b|e\b|quem\b|onde\b|quando\b|como\b){_W}){{0,4}}\s+"
+            rf"{_W}s(?:\s+(?!(?:que|e|quem|onde|quando|como|se)\b|{_W}(?:am|em|ão)\b){_W}){{0,4}}\s+"
             r"(?P<x>é|foi|era|está|estava)\s",
             0,
         ),
@@ -589,7 +593,10 @@ RULES: tuple[ProjectRule, ...] = (
         "project.mau_mal.adverb",
         "grammar.mau_mal",
         _rx(
-            rf"\b(?P<x>mau)\s+(?:{_W}(?:ados|adas|ado|ada|idos|idas|ido|ida)|feitos?|feitas?|"
+            r"\b(?P<x>mau)\s+(?!(?:estado|resultado|mercado|cuidado|passado|significado|legado|"
+            r"recado|soldado|pecado|bocado|grado|agrado|partido|sentido|ruído|marido|conteúdo|"
+            r"período|tratado|atestado|advogado|deputado|prefeito|jeito)\b)"
+            rf"(?:{_W}(?:ados|adas|ado|ada|idos|idas|ido|ida)|feitos?|feitas?|"
             r"vistos?|vistas?|ditos?|ditas?|sucedid\w+|educad\w+|interpretad\w+)\b"
         ),
         "Antes de particípio ou verbo, o advérbio é “mal” (oposto de “bem”).",
@@ -719,7 +726,8 @@ RULES: tuple[ProjectRule, ...] = (
         _rx(
             r"^(?:O|A|Os|As|Esse|Essa|Este|Esta|Esses|Essas|Estes|Estas|Tal|Tais|Nosso|Nossa|"
             r"Um|Uma)\s+" + _W + r"(?:\s+(?!(?:que|quando|se|como|embora|não|nem|enquanto|mesmo|"
-            r"apesar|quanto|ao|sem|com)\b)" + _W + r"){0,4}"
+            r"apesar|quanto|ao|sem|com|é|são|foi|foram|era|eram|está|estão|tem|têm|pode|podem|"
+            r"deve|devem)\b)" + _W + r"){0,4}"
             r"(?P<x>,)\s+(?:é|são|foi|foram|era|eram|está|estão|tem|têm|precisa|precisam|"
             r"deve|devem|pode|podem|vem|vêm|possui|possuem|representa|representam|constitui|"
             r"constituem|afeta|afetam|atinge|atingem|continua|continuam|gera|geram|causa|"
@@ -743,6 +751,83 @@ RULES: tuple[ProjectRule, ...] = (
         ),
         "Conectivo deslocado no início da frase: separe-o com vírgula.",
         lambda m: [m.group("x") + ","],
+    ),
+    # frequent slips in ENEM essays --------------------------------------------------------------
+    ProjectRule(
+        "project.expression.a_nivel_de",
+        "grammar.expression",
+        _rx(r"\b(?P<x>[aà]\s+nível\s+de)\b"),
+        "“A nível de” não é locução da norma padrão; use “em nível de” ou “no âmbito de”.",
+        fixed("em nível de", "no âmbito de"),
+    ),
+    ProjectRule(
+        "project.expression.ao_meu_ver",
+        "grammar.expression",
+        _rx(r"\b(?P<x>ao\s+(?:meu|nosso|seu)\s+ver)\b"),
+        "A expressão é “a meu ver” (sem artigo).",
+        lambda m: [re.sub(r"^ao\s+", "a ", m.group("x"), flags=re.IGNORECASE)],
+    ),
+    ProjectRule(
+        "project.expression.haja_visto",
+        "grammar.expression",
+        _rx(r"\b(?P<x>haja\s+visto)\b"),
+        "A locução é “haja vista” (invariável).",
+        fixed("haja vista"),
+    ),
+    ProjectRule(
+        "project.expression.se_caso",
+        "grammar.expression",
+        _rx(r"\b(?P<x>se\s+caso)\b"),
+        "“Se” e “caso” são conjunções condicionais: use apenas uma delas.",
+        fixed("caso", "se"),
+    ),
+    ProjectRule(
+        "project.agreement.indeterminate_se",
+        "grammar.agreement",
+        _rx(
+            r"\b(?P<x>(?:trat|precis|necessit|depend|confi|fal|obedec|assist|carec|gost)"
+            r"(?:am|avam|aram|arão|em|iam|eram)-se)\s+de\b"
+        ),
+        "Com verbo seguido de preposição, o “se” indetermina o sujeito: o verbo fica no "
+        "singular (“trata-se de”, “precisa-se de”).",
+        lambda m: [_singular_se(m.group("x"))],
+    ),
+    ProjectRule(
+        "project.pronoun.cujo_artigo",
+        "grammar.pronoun",
+        _rx(r"\b(?P<x>cuj[oa]s?\s+(?:o|a|os|as))\s+\w"),
+        "Depois de “cujo”, não se usa artigo.",
+        lambda m: [m.group("x").split()[0]],
+    ),
+    ProjectRule(
+        "project.agreement.ela_mesmo",
+        "grammar.agreement",
+        _rx(r"\b(?:ela|elas|nós\s+mulheres)\s+(?P<x>mesmo|mesmos|próprio|próprios)\b"),
+        "“Mesmo”/“próprio” concordam com o pronome: “ela mesma”, “elas próprias”.",
+        lambda m: [
+            {"mesmo": "mesma", "mesmos": "mesmas", "próprio": "própria", "próprios": "próprias"}[
+                m.group("x").lower()
+            ]
+        ],
+        lambda m, s: not re.search(r"\bela\s+mesmo\s+(?:assim|que|quando|sem)\b", s, re.I),
+    ),
+    ProjectRule(
+        "project.expression.aonde_static",
+        "grammar.expression",
+        _rx(
+            rf"(?:\b(?P<b>{_W})\s+)?\b(?P<x>aonde)\s+(?:\w+\s+)?(?:está|estão|fica|ficam|vive|vivem|mora|moram|"
+            r"ocorre|ocorrem|acontece|acontecem|existe|existem|há|reside|residem|trabalha|"
+            r"trabalham|estuda|estudam|nasceu|nasceram)\b"
+        ),
+        "“Aonde” indica movimento (ir a algum lugar); para lugar fixo, use “onde”.",
+        fixed("onde"),
+        lambda m, _s: (
+            not re.match(
+                r"(?:cheg|lev|volt|retorn|vai|vão|ir|iremos|irá|irão|foi|fomos|foram|conduz|"
+                r"dirig|caminh|avanç)",
+                (m.group("b") or "").lower(),
+            )
+        ),
     ),
     # expressions and fused spellings -------------------------------------------------------------
     ProjectRule(
@@ -791,6 +876,15 @@ RULES: tuple[ProjectRule, ...] = (
         lambda m: [_FUSED.get(m.group("x").lower().split()[0], m.group("x"))],
     ),
 )
+
+
+def _singular_se(verb: str) -> str:
+    """'tratam-se' -> 'trata-se', 'precisavam-se' -> 'precisava-se'."""
+    stem = verb[: -len("-se")]
+    for plural, singular in (("aram", "ou"), ("arão", "ará"), ("iam", "ia"), ("eram", "eu")):
+        if stem.lower().endswith(plural):
+            return stem[: -len(plural)] + singular + "-se"
+    return stem[:-1] + "-se"
 
 
 def _pluralise_np(np: str) -> str:
