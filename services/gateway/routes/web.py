@@ -20,6 +20,27 @@ from services.gateway.errors import ApiError
 router = APIRouter(include_in_schema=False)
 
 CACHE_HEADERS = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff"}
+# The app is same-origin only: its own modules and styles (no inline code), API calls to this
+# gateway, the CSV export as a blob: download. The browser reports anything else as a violation
+# (and the end-to-end tests fail on any console error, so a violation cannot go unnoticed).
+SHELL_HEADERS = {
+    **CACHE_HEADERS,
+    "Content-Security-Policy": "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        )
+    ),
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 MEDIA_TYPES = {
     ".html": "text/html; charset=utf-8",
     ".js": "text/javascript; charset=utf-8",
@@ -45,9 +66,9 @@ def _resolve(relative: str) -> Path | None:
     return candidate
 
 
-def _file(path: Path) -> FileResponse:
+def _file(path: Path, headers: dict[str, str] = CACHE_HEADERS) -> FileResponse:
     media_type = MEDIA_TYPES.get(path.suffix, "application/octet-stream")
-    return FileResponse(path, media_type=media_type, headers=CACHE_HEADERS)
+    return FileResponse(path, media_type=media_type, headers=headers)
 
 
 @router.get("/")
@@ -63,7 +84,7 @@ async def app_shell() -> FileResponse:
     path = _resolve("index.html")
     if path is None:
         raise ApiError(404, "not_found", "the web app is not installed")
-    return _file(path)
+    return _file(path, SHELL_HEADERS)
 
 
 @router.get("/ui/{relative:path}")
