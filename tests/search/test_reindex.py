@@ -139,8 +139,8 @@ def test_aborted_rebuild_leaves_the_live_index_alone(isolated_index: SearchIndex
 async def test_reindex_and_repair_from_metadata(
     settings: Settings, metadata: Any, object_store: Any, isolated_index: SearchIndex
 ) -> None:
-    from services.cli.search import reindex_from_metadata, repair_index
     from services.core.models import Action, ActionStatus, AnalysisJob, Essay, JobStatus
+    from services.core.search import reindex_from_metadata, repair_index
     from services.core.storage import essay_key
 
     tenant = f"t{uuid.uuid4().hex[:10]}"
