@@ -452,6 +452,15 @@ def test_language_keyboard_and_small_screens(
     tab.reload()
     assert tab.get_by_role("heading", level=1).inner_text() == "Submit an essay"
     shot(tab, "10-submit-en")
+    if "essay_id" in STATE:
+        tab.goto(f"{platform.base_url}/ui/#/essays/{STATE['essay_id']}")
+        tab.locator("#essay-text").wait_for()
+        assert tab.get_by_role("heading", name="Essay with highlights").count() == 1
+        assert tab.get_by_role("group", name="Show highlights").count() == 1
+        shot(tab, "10-result-en")
+        tab.goto(f"{platform.base_url}/ui/#/submit")
+        tab.reload()  # a fresh document: focus starts at the top again
+        tab.get_by_role("heading", name="Submit an essay").wait_for()
 
     # Every visible form control has an accessible label.
     unlabeled = tab.evaluate(
