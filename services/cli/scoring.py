@@ -206,6 +206,13 @@ def train(
     rule_dimensions: Annotated[
         str, typer.Option(help="extra dimensions read from the cache only to check the rules")
     ] = "theme",
+    rule_sample: Annotated[
+        int,
+        typer.Option(
+            help="extract the rule dimensions for about N essays (whole prompts, fixed order); "
+            "0 = use only what the cache holds"
+        ),
+    ] = 0,
     limit: Annotated[
         int | None, typer.Option(help="train on a fixed subsample of N essays")
     ] = None,
@@ -227,6 +234,7 @@ def train(
         dimension_version,
         extract_dimensions,
         load_corpus,
+        prompt_grouped_sample,
     )
     from services.analysis.scoring.features import FeatureCache, NgramEncoder, default_cache_dir
     from services.analysis.scoring.model import save_artifact
@@ -258,6 +266,20 @@ def train(
             )
     else:
         results = cached_results(rows, dims, feature_cache)
+    if rule_sample and rule_dims:
+        sample = set(prompt_grouped_sample(rows, rule_sample))
+        with console.status("extracting rule-dimension results") as status:
+
+            def rule_progress(done: int, total: int) -> None:
+                status.update(f"extracting rule-dimension results: {done}/{total} essays")
+
+            extract_dimensions(
+                [r for r in rows if r.id in sample],
+                lambda r: rule_dims,
+                feature_cache,
+                workers=workers,
+                progress=rule_progress,
+            )
     extra = cached_results(rows, rule_dims, feature_cache) if rule_dims else {}
     for essay_id, got in extra.items():
         results.setdefault(essay_id, {}).update(got)

@@ -306,3 +306,55 @@ def test_tiny_training_run_is_deterministic() -> None:
     model = EnemScorer(first.artifact)  # type: ignore[attr-defined]
     out = model.score(EssayInput(text=rows[0].text), results["e0"])
     assert set(out.levels.values()) <= LEVEL_SET
+
+
+PROMPT = (
+    "TEXTO I\nA violência contra a mulher no Brasil é um fenômeno persistente que atravessa "
+    "classes sociais, regiões e gerações, e se manifesta de forma física, psicológica, sexual, "
+    "patrimonial e moral, conforme define a Lei Maria da Penha, sancionada em 2006 para coibir a "
+    "violência doméstica e familiar.\nTEXTO II\nSegundo dados do Fórum Brasileiro de Segurança "
+    "Pública, uma mulher é vítima de feminicídio a cada sete horas no país, e a maior parte dos "
+    "agressores são companheiros ou ex-companheiros das vítimas, o que mostra que o lar ainda é "
+    "um lugar de risco para muitas brasileiras.\nTEXTO III\nA rede de proteção às mulheres inclui "
+    "delegacias especializadas, casas-abrigo, centros de referência e o Ligue 180, mas muitas "
+    "cidades pequenas não contam com nenhum desses serviços, o que dificulta a denúncia."
+)
+
+
+def test_prompt_features_measure_copying_and_coverage() -> None:
+    from services.analysis.scoring.features import prompt_features
+
+    assert prompt_features(ESSAY, None) == {"prompt.present": 0.0}
+    copied = prompt_features(PROMPT.replace("TEXTO I\n", ""), PROMPT)
+    own = prompt_features(ESSAY, PROMPT)
+    assert copied["prompt.copied_8gram_share"] > 0.8 and own["prompt.copied_8gram_share"] == 0.0
+    assert copied["prompt.keyword_coverage"] > own["prompt.keyword_coverage"]
+
+
+def test_prompt_grouped_sample_takes_whole_prompts_deterministically() -> None:
+    from services.analysis.scoring.corpus import prompt_grouped_sample
+
+    rows = [CorpusRow(f"e{i}", "s", f"p{i % 9}", "", "x", None, GOOD) for i in range(90)]
+    sample = prompt_grouped_sample(rows, 25)
+    assert sample == prompt_grouped_sample(list(reversed(rows)), 25)
+    prompts = {r.prompt_id for r in rows if r.id in set(sample)}
+    assert len(sample) == 10 * len(prompts) >= 25
+
+
+def test_copied_prompt_essay_is_annulled_through_the_real_theme_dimension(
+    scorer: EnemScorer,
+) -> None:
+    """The theme dimension measures the copy; the scorer's rule turns it into an annulment."""
+    from services.analysis.dimensions.metrics import MetricsDimension
+    from services.analysis.dimensions.theme import ThemeDimension
+
+    body = "\n".join(p for p in PROMPT.splitlines() if not p.startswith("TEXTO"))
+    essay = EssayInput(text=body + "\nPortanto, é preciso agir.", prompt_text=PROMPT)
+    results = _all_results()
+    results["theme"] = ThemeDimension().analyse(essay)
+    results["metrics"] = MetricsDimension().analyse(essay)
+    assert results["metrics"].metrics["lines_estimate"] > 7  # not annulled for length
+    result = scorer.score(essay, results)
+    assert result.annulled and result.total == 0
+    assert "copied_text" in result.flags and result.needs_human_review
+    assert any(r.rule == "copied_text" and "copies" in r.reason for r in result.rules)

@@ -56,6 +56,23 @@ def stable_order(ids: Iterable[str]) -> list[str]:
     return sorted(ids, key=lambda i: hashlib.sha1(i.encode("utf-8")).hexdigest())
 
 
+def prompt_grouped_sample(rows: Sequence[CorpusRow], size: int) -> list[str]:
+    """Ids of whole prompts, in a fixed hashed prompt order, until about `size` essays.
+
+    Whole prompts keep an expensive prompt-dependent dimension (theme embeds each prompt once)
+    cheap on a subsample, and the order is fixed so the same call picks the same essays.
+    """
+    by_prompt: dict[str, list[str]] = {}
+    for row in rows:
+        by_prompt.setdefault(row.prompt_id, []).append(row.id)
+    out: list[str] = []
+    for prompt in stable_order(by_prompt):
+        if len(out) >= size:
+            break
+        out.extend(sorted(by_prompt[prompt]))
+    return out
+
+
 def load_corpus(data_dir: Path, limit: int | None = None) -> list[CorpusRow]:
     """`essays.jsonl.gz` joined with `prompts.jsonl.gz`; `limit` keeps a fixed hashed subsample."""
     prompts: dict[str, str] = {}

@@ -178,6 +178,61 @@ def text_features(text: str, title: str | None = None) -> dict[str, float]:
     }
 
 
+# Function words that say nothing about the theme (folded); prompt overlap counts content words.
+_STOPWORDS = frozenset(
+    """
+    para pela pelo pelas pelos como mais menos muito muita muitos muitas quando onde porque
+    pois entre sobre sendo seja sejam esse essa esses essas este esta estes estas isso isto
+    aquele aquela aquilo tambem ainda apenas mesmo mesma cada todo toda todos todas outro
+    outra outros outras qual quais cujo cuja seus suas sua seu nossa nosso deve devem pode
+    podem fazer feito assim forma modo maneira sociedade brasil brasileira brasileiro texto
+    ser estar sao tem foram pois dessa desse nessa nesse desta deste nesta neste
+    """.split()  # noqa: SIM905  (a word list reads better as text)
+)
+_CONTENT_RE = re.compile(r"[a-z]{4,}")
+
+
+def _content_words(text: str) -> list[str]:
+    return [w for w in _CONTENT_RE.findall(_fold(text)) if w not in _STOPWORDS]
+
+
+def prompt_features(text: str, prompt_text: str | None) -> dict[str, float]:
+    """Overlap of the essay with the prompt's motivating texts, when the prompt is known.
+
+    Cheap lexical stand-ins for the theme dimension's embeddings (too slow to run over the whole
+    training corpus): keyword coverage and word overlap inform C2, the share of copied 8-grams
+    the "copy of the motivating texts" penalty. Without a prompt only `prompt.present` = 0 is set
+    and the rest is missing (imputed), so essays scored without a prompt still score.
+    """
+    if not prompt_text or not prompt_text.strip():
+        return {"prompt.present": 0.0}
+    essay_words = _content_words(text)
+    prompt_words = _content_words(prompt_text)
+    counts: dict[str, int] = {}
+    for w in prompt_words:
+        counts[w] = counts.get(w, 0) + 1
+    keywords = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:30]]
+    essay_set = set(essay_words)
+    all_essay = _WORD_RE.findall(_fold(text))
+    all_prompt = _WORD_RE.findall(_fold(prompt_text))
+    prompt_grams = {tuple(all_prompt[i : i + 8]) for i in range(max(0, len(all_prompt) - 7))}
+    essay_grams = [tuple(all_essay[i : i + 8]) for i in range(max(0, len(all_essay) - 7))]
+    return {
+        "prompt.present": 1.0,
+        "prompt.keyword_coverage": (
+            sum(1 for k in keywords if k in essay_set) / len(keywords) if keywords else 0.0
+        ),
+        "prompt.word_overlap": (
+            len(essay_set & set(prompt_words)) / len(essay_set) if essay_set else 0.0
+        ),
+        "prompt.copied_8gram_share": (
+            sum(1 for g in essay_grams if g in prompt_grams) / len(essay_grams)
+            if essay_grams
+            else 0.0
+        ),
+    }
+
+
 def _scalar(value: Any) -> float | None:
     """A number for a metric/detail value, or None when it is not a scalar."""
     if isinstance(value, bool):

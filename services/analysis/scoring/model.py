@@ -23,6 +23,7 @@ from services.analysis.scoring.evaluate import COMPETENCIES, apply_thresholds
 from services.analysis.scoring.features import (
     NgramEncoder,
     dimension_features,
+    prompt_features,
     text_features,
     vectorise,
 )
@@ -99,6 +100,7 @@ class EnemScorer:
         """The continuous model outputs per competency (before thresholds and rules)."""
         a = self.artifact
         feats = text_features(essay.text, essay.title)
+        feats.update(prompt_features(essay.text, essay.prompt_text))
         feats.update(dimension_features({d: r for d, r in results.items() if d in a.dimensions}))
         dense = vectorise([feats], a.feature_names)
         ngram = None
@@ -159,7 +161,7 @@ def load_artifact(path: Path) -> ModelArtifact:
 
 def save_artifact(artifact: ModelArtifact, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    joblib.dump(artifact, path, compress=3)
+    joblib.dump(artifact, path, compress=1)
 
 
 def default_model_path() -> Path:

@@ -45,6 +45,7 @@ from services.analysis.scoring.features import (
     BASELINE_FEATURES,
     NgramEncoder,
     dimension_features,
+    prompt_features,
     select_feature_names,
     text_features,
     vectorise,
@@ -70,7 +71,7 @@ class TrainConfig:
     ngram_alpha: float = 1.0
     ridge_alpha: float = 10.0
     hgb_iter: int = 250
-    review_below: float = 0.3
+    review_share: float = 0.15  # share of essays sent to review on low confidence alone
     max_false_annulment: float = 0.02
 
 
@@ -118,6 +119,7 @@ def build_dataset(
     feats: list[dict[str, float]] = []
     for row in rows:
         f = text_features(row.text, row.title)
+        f.update(prompt_features(row.text, row.prompt_text))
         got = results.get(row.id, {})
         f.update(dimension_features({d: r for d, r in got.items() if d in dims}))
         # Dimensions not used by this model still appear as absent, never as stale numbers.
@@ -252,14 +254,16 @@ def candidate_oof(
 def _confidence_table(
     values: FloatArray, y: NDArray[np.int64], fold_of: NDArray[np.int64]
 ) -> tuple[FloatArray, FloatArray]:
-    """P(exact level) as a non-decreasing function of the distance to the nearest threshold."""
+    """P(level within 40 points of the rater's) as a non-decreasing function of the distance to
+    the nearest threshold. Within one level, not exact: ENEM itself accepts that much between two
+    raters, and P(exact) is low for every essay on this single-rater data (useless for triage)."""
     from sklearn.isotonic import IsotonicRegression
 
     levels, per_fold = cross_fitted_levels(values, y, fold_of)
     dist = np.array(
         [float(np.min(np.abs(per_fold[int(k)] - v))) for v, k in zip(values, fold_of, strict=True)]
     )
-    correct = (levels == y).astype(np.float64)
+    correct = (np.abs(levels - y) <= 40).astype(np.float64)
     iso = IsotonicRegression(increasing=True, out_of_bounds="clip").fit(dist, correct)
     grid = np.quantile(dist, np.linspace(0.0, 1.0, 21))
     return grid.astype(np.float64), np.asarray(iso.predict(grid), dtype=np.float64)
@@ -430,6 +434,11 @@ def _train(
     chosen_oof = np.column_stack([oofs[chosen[c]][:, j] for j, c in enumerate(COMPETENCIES)])
     chosen_levels = levels_of(chosen_oof, data.y, fold_of)
     selected = _summary(data.y, chosen_levels)
+    sources = np.array([row.source for row in data.rows])
+    by_source = {
+        str(src): _summary(data.y[sources == src], chosen_levels[sources == src])
+        for src in sorted(set(sources.tolist()))
+    }
     rules, rule_decisions = choose_rule_config(data, chosen_levels, cfg)
     rules_stats, after = rule_report(data, chosen_levels, rules)
     with_rules = _summary(data.y, after)
@@ -460,12 +469,21 @@ def _train(
             confidence_y=conf_y,
             oof_qwk=selected[c],
         )
+    min_conf = np.min(
+        [
+            [competencies[c].confidence(float(v)) for v in chosen_oof[:, j]]
+            for j, c in enumerate(COMPETENCIES)
+        ],
+        axis=0,
+    )
+    review_below = round(float(np.quantile(min_conf, cfg.review_share)), 4)
     trained_at = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
     digest = hashlib.sha1(
         ("|".join(data.feature_names) + repr(sorted(chosen.items())) + str(cfg.seed)).encode()
     ).hexdigest()[:8]
     version = f"enem-scorer-1.{cfg.seed}-{digest}"
     card = _card(
+        by_source,
         cfg,
         data,
         dimension_versions,
@@ -480,6 +498,7 @@ def _train(
         competencies,
         version,
         trained_at,
+        review_below,
     )
     artifact = ModelArtifact(
         version=version,
@@ -490,7 +509,7 @@ def _train(
         ngram_model=ngram_model,
         competencies=competencies,
         rules=rules,
-        review_below=cfg.review_below,
+        review_below=review_below,
         trained_at=trained_at,
         seed=cfg.seed,
         card=card,
@@ -513,6 +532,7 @@ def _versions() -> dict[str, str]:
 
 
 def _card(
+    by_source: Mapping[str, Mapping[str, float]],
     cfg: TrainConfig,
     data: Dataset,
     dimension_versions: Mapping[str, str],
@@ -527,6 +547,7 @@ def _card(
     competencies: Mapping[str, CompetencyModel],
     version: str,
     trained_at: str,
+    review_below: float,
 ) -> dict[str, Any]:
     return {
         "model_version": version,
@@ -549,6 +570,7 @@ def _card(
             "qwk_selected": dict(selected),
             "qwk_selected_after_rules": dict(with_rules),
             "qwk_baseline": dict(cv["baseline"]),
+            "qwk_selected_by_source": {k: dict(v) for k, v in by_source.items()},
         },
         "thresholds": {
             c: [round(float(t), 3) for t in m.thresholds] for c, m in competencies.items()
@@ -558,7 +580,7 @@ def _card(
             "decisions": dict(rule_decisions),
             "oof": dict(rules_stats),
         },
-        "review_below": cfg.review_below,
+        "review_below": review_below,
         "versions": _versions(),
     }
 
@@ -597,6 +619,10 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         ("selected + rules", "qwk_selected_after_rules"),
     ):
         lines.append(f"| {label} | " + " | ".join(f"{ev[key][c]:.3f}" for c in cols) + " |")
+    for src, scores in ev.get("qwk_selected_by_source", {}).items():
+        lines.append(
+            f"| selected, {src} only | " + " | ".join(f"{scores[c]:.3f}" for c in cols) + " |"
+        )
     lines += [
         "",
         f"Chosen per competency: {ev['chosen']}. Baseline = ridge on 5 length features.",
@@ -611,7 +637,9 @@ def card_markdown(card: Mapping[str, Any]) -> str:
         f"- decisions on the training data: {card['rules']['decisions']}",
         f"- firings on out-of-fold predictions: {card['rules']['oof']}",
         "",
-        f"Human review when a rule fires or a competency's confidence < {card['review_below']}.",
+        "Confidence = P(level within 40 points of the rater's), calibrated out of fold. Human "
+        f"review when a rule fires or a competency's confidence < {card['review_below']} "
+        "(the 15 % least confident essays of the training data).",
         "",
         "## Versions",
         "",
