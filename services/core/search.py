@@ -472,12 +472,16 @@ async def _mark_indexed(essay_ids: list[str]) -> None:
 
 
 async def reindex_from_metadata(
-    search: SearchIndex, store: ObjectStore, keep_old: bool = False, grace_s: float = 2.0
+    search: SearchIndex,
+    store: ObjectStore,
+    keep_old: bool = False,
+    grace_s: float = 2.0,
+    chunk: int = 500,
 ) -> dict[str, Any]:
     """Rebuild the index from MongoDB + S3 into a new version and switch the alias atomically."""
     build = await asyncio.to_thread(search.begin_rebuild)
     try:
-        async for pairs in metadata_documents(store):
+        async for pairs in metadata_documents(store, chunk):
             if pairs:
                 build.written += await asyncio.to_thread(search.write_rebuild, build, pairs)
                 await _mark_indexed([essay_id for essay_id, _ in pairs])

@@ -232,3 +232,70 @@ def test_first_write_creates_the_versioned_index_not_a_guessed_one(
         assert fresh.get("tenant-first", "first-1") is not None
     finally:
         fresh.drop_all()
+
+
+async def test_reindex_from_metadata_while_queries_run(
+    metadata: Any, object_store: Any, isolated_index: SearchIndex
+) -> None:
+    """The `elysia search reindex` path itself, with readers querying throughout."""
+    from services.core.models import AnalysisJob, Essay, JobStatus
+    from services.core.search import reindex_from_metadata
+    from services.core.storage import essay_key
+
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    essays_, jobs_ = [], []
+    for n in range(120):
+        essay_id = f"{tenant}-{n:04d}"
+        text = f"A escola pública número {n} e a mobilidade urbana."
+        object_store.put_text(essay_key(tenant, essay_id), text)
+        essays_.append(
+            Essay(
+                id=essay_id,
+                tenant_id=tenant,
+                s3_key=essay_key(tenant, essay_id),
+                sha256="0" * 64,
+                chars=len(text),
+                words=len(text.split()),
+                job_id=f"job-{essay_id}",
+            )
+        )
+        jobs_.append(
+            AnalysisJob(
+                id=f"job-{essay_id}",
+                tenant_id=tenant,
+                essay_id=essay_id,
+                status=JobStatus.COMPLETED,
+                result={"score": {"levels": {"c5": 40 * (n % 6)}, "total": 40 * (n % 6)}},
+                finished_at=datetime.now(UTC),
+            )
+        )
+    await Essay.insert_many(essays_)
+    await AnalysisJob.insert_many(jobs_)
+    first = await reindex_from_metadata(isolated_index, object_store, grace_s=0)
+    assert isolated_index.count(tenant) == 120, first
+
+    stop = threading.Event()
+    failures: list[str] = []
+    totals: list[int] = []
+    body = build_request(SearchParams(q="escolas mobilidade", size=5))
+
+    def query_loop() -> None:
+        reader = SearchIndex(isolated_index.settings)
+        while not stop.is_set():
+            try:
+                totals.append(reader.search(tenant, body)["hits"]["total"]["value"])
+            except Exception as exc:  # any failure of a query is what this test is about
+                failures.append(repr(exc))
+
+    readers = [threading.Thread(target=query_loop) for _ in range(2)]
+    for reader in readers:
+        reader.start()
+    try:
+        second = await reindex_from_metadata(isolated_index, object_store, grace_s=0.5, chunk=20)
+    finally:
+        stop.set()
+        for reader in readers:
+            reader.join()
+    assert second["previous"] == [first["index"]] and second["documents"] >= 120
+    assert failures == []
+    assert len(totals) > 5 and set(totals) == {120}
