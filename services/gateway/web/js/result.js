@@ -164,7 +164,7 @@ function issueList(issues, text, pop) {
   );
 }
 
-function feedbackSection(actions) {
+function feedbackSection(actions, language) {
   return h(
     "section",
     { class: "card", "aria-labelledby": "feedback-heading" },
@@ -175,7 +175,7 @@ function feedbackSection(actions) {
             "div",
             { class: "feedback" },
             h("h3", {}, t(`dim.${name}`), action.level != null ? ` — ${action.level}` : ""),
-            h("ul", {}, action.result.feedback.map((f) => h("li", {}, f))),
+            h("ul", { lang: language }, action.result.feedback.map((f) => h("li", {}, f))),
           )
         : null,
     ),
@@ -213,6 +213,9 @@ export function render(main, { id }) {
     const issues = collectIssues(job.actions, text.length);
     const pop = popover();
     const essayEl = renderEssay(text, issues, pop.show);
+    // The essay and the analysers' messages are in the essay's language, whatever the UI's.
+    const language = essay.language || "pt-BR";
+    essayEl.setAttribute("lang", language);
     main.append(
       h(
         "div",
@@ -228,10 +231,10 @@ export function render(main, { id }) {
           "section",
           { class: "card", "aria-labelledby": "issues-heading" },
           h("h2", { id: "issues-heading" }, t("result.issues"), ` (${issues.length})`),
-          issueList(issues, text, pop),
+          Object.assign(issueList(issues, text, pop), { lang: language }),
         ),
       ),
-      feedbackSection(job.actions),
+      feedbackSection(job.actions, language),
     );
   })().catch((err) => {
     if (err.name !== "AbortError") {
