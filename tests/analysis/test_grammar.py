@@ -254,3 +254,18 @@ def test_stems_before() -> None:
 
     assert stems_before("as casas altas", "as ") == {"cas", "as", "s"}
     assert stems_before("um dois", "") == {"um", "m", "dois", "ois", "is", "s"}
+
+
+def test_suggester_finds_near_misses(grammar: GrammarDimension) -> None:
+    spelling = grammar.checker.spelling
+    expected = {
+        "necessario": "necessário",
+        "nescessidade": "necessidade",
+        "consiencia": "consciência",
+        "porisso": "por isso",
+        "excessão": "exceção",
+        "Alem": "Além",
+        "previlégio": "privilégio",
+    }
+    for word, best in expected.items():
+        assert spelling.suggest(word)[0] == best, (word, spelling.suggest(word))

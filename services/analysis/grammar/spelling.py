@@ -8,8 +8,10 @@ whitelist (`resources/pt_BR/grammar_whitelist.txt`: ENEM vocabulary and common n
 A capitalised unknown word that opens a sentence is flagged only when the dictionary knows an
 accent-only correction ("Alem" -> "Além"), since sentences often open with a name.
 
-Suggestions are Hunspell's, re-ranked so that accent-only corrections come first: they are the
-most common slip in student essays and the least ambiguous fix.
+Suggestions come from `suggest.Suggester` (bounded candidate edits checked against the same
+dictionary, ranked by word frequency; Hunspell's own `suggest` takes up to seconds per word on
+this dictionary), with accent-only corrections first: they are the most common slip in student
+essays and the least ambiguous fix.
 
 Thread safety: the Hunspell handle is not documented as thread-safe, so every call into it (and
 the result cache) is guarded by one lock.
@@ -24,6 +26,7 @@ from pathlib import Path
 
 from services.analysis.grammar.findings import Finding
 from services.analysis.grammar.rules import QUOTED_RE
+from services.analysis.grammar.suggest import Suggester
 from services.analysis.text import ABBREVIATIONS, Span, Token, fold
 
 RESOURCES = Path(__file__).resolve().parents[1] / "resources" / "pt_BR"
@@ -68,6 +71,12 @@ class SpellChecker:
         self._lock = threading.Lock()
         self._known: dict[str, bool] = {}
         self._suggested: dict[str, tuple[str, ...]] = {}
+        self._suggester = Suggester(self._spell, dictionary_dir / "pt_BR.aff")
+
+    def _spell(self, word: str) -> bool:
+        """The bare dictionary lookup (no whitelist), for the suggester's candidates."""
+        with self._lock:
+            return bool(self._hunspell.spell(word))
 
     def is_known(self, word: str) -> bool:
         """True if the dictionary or the whitelist accepts `word` (hyphen parts one by one)."""
@@ -89,10 +98,10 @@ class SpellChecker:
 
     def suggest(self, word: str) -> list[str]:
         """Ranked corrections for `word` (accent-only fixes first)."""
-        with self._lock:
-            cached = self._suggested.get(word)
-            if cached is None:
-                cached = tuple(self._hunspell.suggest(word))
+        cached = self._suggested.get(word)
+        if cached is None:
+            cached = tuple(self._suggester.suggest(word))
+            with self._lock:
                 if len(self._suggested) > _MAX_CACHE:
                     self._suggested.clear()
                 self._suggested[word] = cached
