@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any
 
 import pytest
@@ -24,6 +24,23 @@ pytestmark = pytest.mark.integration
 async def aiter_of(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
     for chunk in chunks:
         yield chunk
+
+
+@pytest.fixture(scope="module", autouse=True)
+def empty_queues_afterwards(settings: Settings) -> Iterator[None]:
+    """These tests queue thousands of RQ jobs on the session's queues and no worker runs them:
+    remove them, so later tests (and their burst workers) start from empty queues."""
+    yield None
+    from services.core.queues import Queues
+
+    queues = Queues(settings)
+    for name in (*get_rubric(settings.rubric).dimension_names, "consolidate", "ingest"):
+        queue = queues.queue(name)
+        deferred = DeferredJobRegistry(queue.name, connection=queues.redis)
+        for job_id in deferred.get_job_ids():
+            queues.redis.unlink(f"rq:job:{job_id}", f"rq:job:{job_id}:dependencies")
+        queues.redis.unlink(deferred.key)
+        queue.empty()
 
 
 @pytest.fixture
