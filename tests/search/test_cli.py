@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from typing import Any
@@ -18,31 +19,39 @@ from tests.search.corpus import document
 pytestmark = pytest.mark.integration
 
 
-def test_status_ensure_reindex_reset(
+async def test_status_ensure_reindex_reset(
     settings: Settings, metadata: Any, object_store: Any, elasticsearch_server: None
 ) -> None:
+    """Commands run in a thread (they call `asyncio.run`); `reindex` binds Beanie to its own
+    client, so the session's binding is restored afterwards for the tests that follow."""
+    from services.core.metadata import init_metadata
+
     own = make_test_settings(
         es_index_prefix=f"{settings.es_index_prefix}-cli{uuid.uuid4().hex[:6]}"
     )
     env = settings_env(own)
     runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(app, ["search", *args], env=env)
+
     index = SearchIndex(own)
     try:
-        ensured = runner.invoke(app, ["search", "ensure"], env=env)
+        ensured = await asyncio.to_thread(invoke, "ensure")
         assert ensured.exit_code == 0, ensured.output
         assert index.current_index() == index.index_name(1)
         # A document that MongoDB does not know: a rebuild from the source of truth drops it.
         _, stray = document("tenant-cli", "cli-stray", "Texto sem metadados.")
         index.index("cli-stray", stray, refresh=True)
 
-        rebuilt = runner.invoke(app, ["search", "reindex", "--grace", "0"], env=env)
+        rebuilt = await asyncio.to_thread(invoke, "reindex", "--grace", "0")
         assert rebuilt.exit_code == 0, rebuilt.output
         report = json.loads(rebuilt.output)
         assert report["index"] == index.index_name(2)
         assert report["previous"] == [index.index_name(1)]
         assert index.get("tenant-cli", "cli-stray") is None
 
-        status = runner.invoke(app, ["search", "status"], env=env)
+        status = await asyncio.to_thread(invoke, "status")
         assert status.exit_code == 0, status.output
         shown = json.loads(status.output)
         assert [row["index"] for row in shown["indices"]] == [index.index_name(2)]
@@ -50,9 +59,10 @@ def test_status_ensure_reindex_reset(
             shown["indices"][0]["live"] and shown["indices"][0]["schema"] == shown["current_schema"]
         )
 
-        refused = runner.invoke(app, ["search", "reset"], env=env)
+        refused = await asyncio.to_thread(invoke, "reset")
         assert refused.exit_code != 0 and index.current_index() is not None
-        reset = runner.invoke(app, ["search", "reset", "--yes"], env=env)
+        reset = await asyncio.to_thread(invoke, "reset", "--yes")
         assert reset.exit_code == 0 and index.versions() == []
     finally:
         index.drop_all()
+        await init_metadata(settings, client=metadata)
