@@ -387,6 +387,7 @@ def test_batch_page(
         writer.writerow(["external_id", "title", "turma", "text"])
         for n, turma in enumerate(["A", "A", "B"]):
             writer.writerow([f"b{n}", f"Lote {n}", turma, f"{ESSAY}\n\nRedação {n}."])
+        writer.writerow(["b3", "Em branco", "B", "   "])  # refused at ingestion
 
     login(tab, platform.base_url, api_key)
     tab.get_by_label("Um lote (CSV)").check()
@@ -400,6 +401,12 @@ def test_batch_page(
     )
     assert tab.locator("main").get_attribute("data-batch-status") == "COMPLETED"
     assert tab.locator("#batch-progress").evaluate("el => el.value") == 100
+    # The blank row is reported with its line and the reason, not graded.
+    refused = tab.locator("#rejected-rows tbody tr")
+    assert refused.count() == 1
+    content = path.read_text(encoding="utf-8")
+    blank_line = content.count("\n", 0, content.index("b3,")) + 1  # essays span several lines
+    assert refused.locator("td").nth(1).inner_text() == str(blank_line)
     total_chart = tab.locator("#total-distribution figure")
     total_chart.wait_for()
     assert total_chart.get_attribute("data-total") == "3"

@@ -192,12 +192,14 @@ export function render(main, { id }) {
   const info = h("p", { id: "batch-info", role: "status" }, t("common.loading"));
   const report = h("section", { class: "card", "aria-labelledby": "report-heading", id: "batch-report" });
   const essays = h("section", { class: "card", id: "batch-essays-section" });
+  const rejected = h("section", { class: "card", id: "batch-rejected", hidden: true, "aria-labelledby": "rejected-heading" });
   const exportButton = h("button", { type: "button", id: "batch-export", onclick: () => download(id, signal).catch((e) => (info.textContent = e.message)) }, t("batch.export"));
   main.append(
     h("h1", {}, t("batch.title", { id })),
     h("div", { class: "progress-block" }, h("span", { id: "batch-progress-label" }, t("batch.progress")), bar),
     info,
     exportButton,
+    rejected,
     report,
     essays,
   );
@@ -237,12 +239,30 @@ export function render(main, { id }) {
     essays.replaceChildren(h("h2", {}, t("batch.essays")), essayTable(parseCsv(csv)));
   };
 
+  const showRejected = async (batch) => {
+    if (!batch.rows_rejected) return;
+    const page = await api(`/v1/batches/${id}/errors?limit=100`, { signal });
+    rejected.replaceChildren(
+      h("h2", { id: "rejected-heading" }, t("batch.rejected", { count: batch.rows_rejected })),
+      h(
+        "table",
+        { class: "data", id: "rejected-rows" },
+        h("caption", { class: "visually-hidden" }, t("batch.rejected", { count: batch.rows_rejected })),
+        h("thead", {}, h("tr", {}, [t("batch.row"), t("batch.line"), t("batch.field"), t("batch.problem")].map((c) => h("th", { scope: "col" }, c)))),
+        h("tbody", {}, page.items.map((e) => h("tr", {}, h("td", {}, e.row), h("td", {}, e.line), h("td", {}, e.field || "—"), h("td", {}, e.message)))),
+      ),
+    );
+    rejected.hidden = false;
+  };
+
   const tick = async () => {
     const batch = await api(`/v1/batches/${id}`, { signal });
     bar.value = batch.progress_percent;
     main.dataset.batchStatus = batch.status;
-    info.textContent = `${t(`status.${batch.status}`)} — ${batch.essays_completed}/${batch.rows_accepted} (${fmt(batch.progress_percent)}%)${batch.error ? ` — ${batch.error}` : ""}`;
+    const eta = batch.eta_seconds != null && !FINAL.has(batch.status) ? ` — ${t("batch.eta", { seconds: fmt(batch.eta_seconds) })}` : "";
+    info.textContent = `${t(`status.${batch.status}`)} — ${batch.essays_completed}/${batch.rows_accepted} (${fmt(batch.progress_percent)}%)${eta}${batch.error ? ` — ${batch.error}` : ""}`;
     if (FINAL.has(batch.status)) {
+      await showRejected(batch);
       await showReport(batch);
     } else {
       timer = setTimeout(() => tick().catch(fail), 1500);
