@@ -269,3 +269,11 @@ def test_suggester_finds_near_misses(grammar: GrammarDimension) -> None:
     }
     for word, best in expected.items():
         assert spelling.suggest(word)[0] == best, (word, spelling.suggest(word))
+
+
+def test_automaton_and_plain_prefilter_agree(grammar: GrammarDimension) -> None:
+    engine = grammar.checker.lightproof
+    assert engine._automaton is not None  # pyahocorasick is a runtime dependency
+    for text in CLEAN + [case[0] for case in RULE_CASES]:
+        lowered = text.lower()
+        assert engine._present_strings(lowered) == {s for s in engine._strings if s in lowered}
