@@ -444,24 +444,41 @@ async def metadata_documents(store: ObjectStore, chunk: int = 500) -> AsyncItera
         if not raw_jobs:
             return
         last = str(raw_jobs[-1]["_id"])
-        jobs = [AnalysisJob.model_validate(raw) for raw in raw_jobs]
-        essays = {
-            essay.id: essay
-            for essay in await Essay.find(
-                {"_id": {"$in": [job.essay_id for job in jobs]}}
-            ).to_list()
-        }
-        pairs: list[Pair] = []
-        for job in jobs:
-            essay = essays.get(job.essay_id)
-            if essay is None or essay.job_id not in (None, job.id):
-                continue  # essay deleted, or a newer analysis of it exists
-            try:
-                text = await asyncio.to_thread(store.get_text, essay.s3_key)
-            except ObjectNotFound:
-                continue
-            pairs.append((essay.id, essay_document(essay, job, text)))
-        yield pairs
+        yield await documents_for_jobs([AnalysisJob.model_validate(raw) for raw in raw_jobs], store)
+
+
+async def documents_for_jobs(jobs: list[AnalysisJob], store: ObjectStore) -> list[Pair]:
+    """Search documents of these finished jobs' essays (one MongoDB query for the essays)."""
+    essays = {
+        essay.id: essay
+        for essay in await Essay.find({"_id": {"$in": [job.essay_id for job in jobs]}}).to_list()
+    }
+    pairs: list[Pair] = []
+    for job in jobs:
+        essay = essays.get(job.essay_id)
+        if not job.status.terminal or essay is None or essay.job_id not in (None, job.id):
+            continue  # not final, essay deleted, or a newer analysis of it exists
+        try:
+            text = await asyncio.to_thread(store.get_text, essay.s3_key)
+        except ObjectNotFound:
+            continue
+        pairs.append((essay.id, essay_document(essay, job, text)))
+    return pairs
+
+
+async def index_jobs(search: SearchIndex, store: ObjectStore, job_ids: list[str]) -> int:
+    """Bulk-index the essays of many finished jobs at once (a batch), marking them indexed.
+
+    One bulk request per call instead of one `index` request per essay: what a batch's
+    ingestion or an `index` task draining several jobs should use. Idempotent (id = essay id).
+    """
+    raw_jobs = await AnalysisJob.get_pymongo_collection().find({"_id": {"$in": job_ids}}).to_list()
+    pairs = await documents_for_jobs([AnalysisJob.model_validate(raw) for raw in raw_jobs], store)
+    if not pairs:
+        return 0
+    indexed = await asyncio.to_thread(search.bulk_index, pairs)
+    await _mark_indexed([essay_id for essay_id, _ in pairs])
+    return indexed
 
 
 async def _mark_indexed(essay_ids: list[str]) -> None:
@@ -588,6 +605,7 @@ __all__ = [
     "essay_document",
     "fold_for_search",
     "group_pairs",
+    "index_jobs",
     "reindex_from_metadata",
     "repair_index",
 ]

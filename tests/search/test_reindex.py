@@ -299,3 +299,43 @@ async def test_reindex_from_metadata_while_queries_run(
     assert second["previous"] == [first["index"]] and second["documents"] >= 120
     assert failures == []
     assert len(totals) > 5 and set(totals) == {120}
+
+
+async def test_index_jobs_bulk_indexes_a_batch_idempotently(
+    metadata: Any, object_store: Any, isolated_index: SearchIndex
+) -> None:
+    from services.core.models import AnalysisJob, Essay, JobStatus
+    from services.core.search import index_jobs
+    from services.core.storage import essay_key
+
+    tenant = f"t{uuid.uuid4().hex[:10]}"
+    job_ids = []
+    for n, status in enumerate([JobStatus.COMPLETED, JobStatus.PARTIAL, JobStatus.RUNNING]):
+        essay_id = f"{tenant}-{n}"
+        text = f"Redação do lote, número {n}."
+        object_store.put_text(essay_key(tenant, essay_id), text)
+        await Essay(
+            id=essay_id,
+            tenant_id=tenant,
+            s3_key=essay_key(tenant, essay_id),
+            sha256="0" * 64,
+            chars=len(text),
+            words=len(text.split()),
+            batch_id="lote-1",
+            job_id=f"job-{essay_id}",
+        ).insert()
+        await AnalysisJob(
+            id=f"job-{essay_id}", tenant_id=tenant, essay_id=essay_id, status=status
+        ).insert()
+        job_ids.append(f"job-{essay_id}")
+
+    assert await index_jobs(isolated_index, object_store, job_ids) == 2
+    assert await index_jobs(isolated_index, object_store, job_ids) == 2  # same ids: overwrite
+    isolated_index.refresh()
+    assert isolated_index.count(tenant) == 2
+    found = isolated_index.search(tenant, build_request(SearchParams(batch=["lote-1"], q="lotes")))
+    assert {hit["_id"] for hit in found["hits"]["hits"]} == {f"{tenant}-0", f"{tenant}-1"}
+    running = await AnalysisJob.get(job_ids[2])
+    done = await AnalysisJob.get(job_ids[0])
+    assert running is not None and running.indexed_at is None
+    assert done is not None and done.indexed_at is not None
