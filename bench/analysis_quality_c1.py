@@ -122,8 +122,6 @@ def _speed(dimension: Any, texts: list[str], rounds: int = 3) -> dict[str, float
 
 def corpus_density(limit: int, path: Path = CORPUS) -> dict[str, float]:
     """Mean error density per C1 level on up to `limit` ENEM essays per level (if available)."""
-    from services.analysis.grammar.levels import LEVEL_STEPS  # noqa: F401  (documented steps)
-
     if not path.exists():
         return {}
     dimension = load_dimension(get_rubric("enem"), "grammar")
@@ -135,14 +133,22 @@ def corpus_density(limit: int, path: Path = CORPUS) -> dict[str, float]:
                 by_level[essay["c1"]].append(essay)
     out: dict[str, float] = {}
     pairs: list[tuple[float, int, int | None]] = []
+    elapsed = 0.0
+    words = 0
     for level in sorted(by_level):
         densities = []
         for essay in by_level[level]:
+            started = time.perf_counter()
             result = dimension.analyse(EssayInput(text=essay["text"]))
+            elapsed += time.perf_counter() - started
+            words += int(result.metrics["words"])
             densities.append(result.metrics["errors_per_100_words"])
             pairs.append((result.metrics["errors_per_100_words"], level, result.level))
         out[f"mean_density_c1_{level}"] = statistics.mean(densities)
         out[f"n_c1_{level}"] = float(len(densities))
+    if pairs:
+        out["essays_ms_per_essay"] = 1000.0 * elapsed / len(pairs)
+        out["essays_words_per_second"] = words / elapsed if elapsed else 0.0
     if len(pairs) > 2:
         out["spearman_density_vs_c1"] = _spearman([p[0] for p in pairs], [p[1] for p in pairs])
         predicted = [p[2] if p[2] is not None else 0 for p in pairs]

@@ -114,6 +114,7 @@ CLEAN = [
     "A nossa democracia ainda é recente, está sujeita a mudanças.",
     "O artista vive sob a luz dos holofotes, e escolas em mau estado são interditadas.",
     "Muitos cidadãos questionam se este sistema é realmente igualitário.",
+    "O governo deu apoio à Petrobras e à Caixa nos últimos anos.",
 ]
 
 

@@ -366,6 +366,7 @@ RULES: tuple[ProjectRule, ...] = (
         _rx(rf"\b(?P<x>à)\s+(?P<n>{_W}s)\b", 0),
         "Crase com palavra no plural: use “as”/“às” no plural ou “a” sem crase.",
         fixed("a", "às"),
+        lambda m, _s: m.group("n")[0].islower(),  # "à Petrobras": a name, not a plural
     ),
     ProjectRule(
         "project.crase.masculine",
