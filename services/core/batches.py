@@ -706,7 +706,8 @@ def progress(batch: Batch, now: datetime | None = None) -> Progress:
 
 # --- report -----------------------------------------------------------------------------------
 
-COMPETENCIES = ("C1", "C2", "C3", "C4", "C5")
+# The scorer's competency keys (`ScoreResult.levels`, see services/analysis/scoring/evaluate.py).
+COMPETENCIES = ("c1", "c2", "c3", "c4", "c5")
 REPORT_MIN_INTERVAL = timedelta(seconds=10)
 
 

@@ -275,6 +275,45 @@ def test_elysia_upload_wait_follows_a_batch_to_its_end(
     assert result["report"]["essays"] == 0
 
 
+def test_batch_analysed_end_to_end_gives_results_and_report(
+    client: httpx.Client, platform: Platform
+) -> None:
+    """Every dimension worker running: the batch completes, the export and report carry scores."""
+    platform.start_worker(name="worker-all")  # --all: dimensions, consolidate and ingest
+    rows = list(csvgen.rows(3))
+    body = io.StringIO()
+    writer = csv.writer(body, lineterminator="\n")
+    writer.writerow(["text", "school"])
+    writer.writerows(
+        [[r[1], school] for r, school in zip(rows, ["Sol", "Sol", "Lua"], strict=True)]
+    )
+    response = post_csv(client, body.getvalue().encode())
+    assert response.status_code == 202
+    batch_id = response.json()["id"]
+
+    def completed() -> dict[str, Any] | None:
+        batch: dict[str, Any] = client.get(f"/v1/batches/{batch_id}").json()
+        return batch if batch["status"] == "COMPLETED" else None
+
+    batch = wait_for(completed, 600, interval=1.0, what="batch analysed")
+    assert batch["essays_completed"] == 3 and batch["progress_percent"] == 100.0
+    export = list(
+        csv.DictReader(io.StringIO(client.get(f"/v1/batches/{batch_id}/results.csv").text))
+    )
+    assert [r["school"] for r in export] == ["Sol", "Sol", "Lua"]
+    for row in export:
+        assert row["status"] in {"COMPLETED", "PARTIAL"}
+        levels = [int(row[c]) for c in ("C1", "C2", "C3", "C4", "C5")]
+        assert sum(levels) == int(row["total"]) and all(v in range(0, 201, 40) for v in levels)
+    report = client.get(f"/v1/batches/{batch_id}/report", params={"group_by": "school"}).json()
+    assert report["essays"] == 3
+    scored = [int(r["total"]) for r in export]
+    assert report["scores"]["total"]["n"] == 3
+    assert report["scores"]["total"]["mean"] == round(sum(scored) / 3, 2)
+    assert sum(report["scores"]["c1"]["distribution"].values()) == 3
+    assert {g["value"]: g["essays"] for g in report["groups"]} == {"Lua": 1, "Sol": 2}
+
+
 def test_killed_ingestion_resumes_with_one_essay_per_valid_row(
     client: httpx.Client, platform: Platform, api_settings: Settings
 ) -> None:

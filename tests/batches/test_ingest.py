@@ -181,7 +181,7 @@ async def test_progress_and_report_follow_finished_jobs(
     jobs = await AnalysisJob.find({"batch_id": batch.id}).to_list()
     essays = {e.id: e for e in await Essay.find({"batch_id": batch.id}).to_list()}
     for index, job in enumerate(jobs):
-        levels = {f"C{i}": 40 * ((index + i) % 6) for i in range(1, 6)}
+        levels = {f"c{i}": 40 * ((index + i) % 6) for i in range(1, 6)}
         job.status = JobStatus.COMPLETED if index % 10 else JobStatus.PARTIAL
         job.result = {
             "score": {"levels": levels, "total": sum(levels.values()), "flags": ["short"]}
@@ -203,7 +203,7 @@ async def test_progress_and_report_follow_finished_jobs(
     totals = [j.result["score"]["total"] for j in jobs if j.result]
     assert report["essays"] == 40
     assert report["scores"]["total"]["mean"] == round(sum(totals) / len(totals), 2)
-    assert sum(report["scores"]["C1"]["distribution"].values()) == 40
+    assert sum(report["scores"]["c1"]["distribution"].values()) == 40
     assert report["flags"] == [{"flag": "short", "count": 20}]
     crase = sum(index % 3 for index in range(40))
     assert report["issue_categories"] == [
