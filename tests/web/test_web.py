@@ -78,8 +78,14 @@ async def api_key(web_settings: Settings, metadata: Any, all_servers: None) -> s
 
 @pytest.fixture(scope="module")
 def platform(
-    web_settings: Settings, api_key: str, tmp_path_factory: pytest.TempPathFactory
+    web_settings: Settings,
+    api_key: str,
+    tmp_path_factory: pytest.TempPathFactory,
+    object_store: Any,
+    search_index: Any,
 ) -> Iterator[Platform]:
+    """Gateway + one `worker --all`; the session fixtures remove the bucket and the indices, the
+    Redis keys of this module's queue prefix are removed here."""
     running = Platform(web_settings, tmp_path_factory.mktemp("web-logs"))
     try:
         running.start_gateway()
@@ -98,6 +104,12 @@ def platform(
         yield running
     finally:
         running.stop()
+        import redis
+
+        client = redis.Redis.from_url(web_settings.redis_url)
+        for key in client.scan_iter(f"*{web_settings.queue_prefix}*"):
+            client.delete(key)
+        client.close()
 
 
 @pytest.fixture(scope="module")
