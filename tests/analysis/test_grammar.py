@@ -278,3 +278,18 @@ def test_automaton_and_plain_prefilter_agree(grammar: GrammarDimension) -> None:
     for text in CLEAN + [case[0] for case in RULE_CASES]:
         lowered = text.lower()
         assert engine._present_strings(lowered) == {s for s in engine._strings if s in lowered}
+
+
+def test_vendored_prefilters_match_the_rules() -> None:
+    """`literals.json.gz` must be regenerated with the rules (else start-up recomputes it)."""
+    import gzip
+    import json
+
+    from services.analysis.grammar import lightproof
+
+    raw = lightproof.load_raw_rules()
+    with gzip.open(lightproof.LIGHTPROOF_DIR / lightproof.LITERALS_FILE, "rt") as f:
+        data = json.load(f)
+    assert data["format"] == 3
+    assert data["patterns_sha1"] == lightproof._patterns_digest(raw)
+    assert len(data["literals"]) == len(data["groups"]) == len(raw) > 11_000
