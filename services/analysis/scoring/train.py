@@ -50,7 +50,7 @@ from services.analysis.scoring.features import (
     text_features,
     vectorise,
 )
-from services.analysis.scoring.model import CompetencyModel, ModelArtifact
+from services.analysis.scoring.model import CompetencyModel, LinearModel, ModelArtifact
 from services.analysis.scoring.rules import RuleConfig, apply_rules
 
 FloatArray = NDArray[np.float64]
@@ -218,6 +218,18 @@ def _fit(
         estimator.members = [_fit(k, j, x, y, n_dense, cfg) for k in BLEND]
     elif kind != "ngram":
         estimator.fit(x, y.astype(np.float64))
+    return estimator
+
+
+def _compile(estimator: Any, x: FloatArray) -> Any:
+    """Swap fitted ridge pipelines for their numpy form (fast single-essay scoring)."""
+    from sklearn.pipeline import Pipeline
+
+    if isinstance(estimator, Blend):
+        estimator.members = [_compile(m, x) for m in estimator.members]
+        return estimator
+    if isinstance(estimator, Pipeline):
+        return LinearModel.from_pipeline(estimator, x[:200])
     return estimator
 
 
@@ -457,7 +469,7 @@ def _train(
         kind = chosen[c]
         _, uses_ngram = _make(kind, j, n_dense, cfg)
         x = stacked if uses_ngram else data.dense
-        est = _fit(kind, j, x, data.y[:, j], n_dense, cfg)
+        est = _compile(_fit(kind, j, x, data.y[:, j], n_dense, cfg), x)
         thresholds = optimise_thresholds(chosen_oof[:, j], data.y[:, j])
         conf_x, conf_y = _confidence_table(chosen_oof[:, j], data.y[:, j], fold_of)
         competencies[c] = CompetencyModel(
