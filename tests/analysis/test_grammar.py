@@ -63,6 +63,12 @@ RULE_CASES = [
     ("Ela mesmo resolveu o problema.", "mesmo", "grammar.agreement", "mesma"),
     ("Ao meu ver, a lei é justa.", "Ao meu ver", "grammar.expression", "A meu ver"),
     ("Não sei aonde fica a escola.", "aonde", "grammar.expression", "onde"),
+    (
+        "O Brasil vive uma crise uma crise grave.",
+        "uma crise uma crise",
+        "grammar.repetition",
+        "uma crise",
+    ),
 ]
 
 

@@ -41,14 +41,15 @@ from services.analysis.grammar.prefilter import GroupRequirement, SentenceStems,
 
 LIGHTPROOF_DIR = Path(__file__).resolve().parents[1] / "resources" / "pt_BR" / "lightproof"
 
-# Options of the extension that make sense for a typed student essay. Left out: typography
+# Options of the extension that make sense for a typed student essay. Left out: "dup" (740
+# rules, one per pair of initials, that find a repeated two-word sequence: one project rule,
+# `project.repetition.bigram`, does the same in a single regex), typography
 # (quotes, dashes, spacing, apostrophes, ellipses) that ENEM graders do not read on a
 # handwritten page, unit conversions, and the capitalisation heuristics that need the
 # document's own sentence splitting.
 ENABLED_OPTIONS: frozenset[str] = frozenset(
     {
         "grammar",
-        "dup",
         "metric",  # despite the name: pleonasms ("subir para cima")
         "gerund",
         "paronimo",

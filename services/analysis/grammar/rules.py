@@ -753,6 +753,13 @@ RULES: tuple[ProjectRule, ...] = (
         "Conectivo deslocado no início da frase: separe-o com vírgula.",
         lambda m: [m.group("x") + ","],
     ),
+    ProjectRule(
+        "project.repetition.bigram",
+        "grammar.repetition",
+        _rx(r"(?<![-\w])(?P<x>(?P<a>[^\W\d_]+) (?P<b>[^\W\d_]+) (?P=a) (?P=b))(?![-\w])"),
+        "Palavras repetidas.",
+        lambda m: [f"{m.group('a')} {m.group('b')}"],
+    ),
     # frequent slips in ENEM essays --------------------------------------------------------------
     ProjectRule(
         "project.expression.a_nivel_de",
