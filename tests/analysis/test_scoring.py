@@ -358,3 +358,27 @@ def test_copied_prompt_essay_is_annulled_through_the_real_theme_dimension(
     assert result.annulled and result.total == 0
     assert "copied_text" in result.flags and result.needs_human_review
     assert any(r.rule == "copied_text" and "copies" in r.reason for r in result.rules)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_extraction_fills_and_then_reads_the_cache(tmp_path: object, workers: int) -> None:
+    from pathlib import Path
+
+    from services.analysis.scoring.corpus import extract_dimensions
+    from services.analysis.scoring.features import FeatureCache
+
+    cache = FeatureCache(Path(str(tmp_path)))
+    rows = [CorpusRow(f"e{i}", "s", "p", "", ESSAY * (i + 1), None, GOOD) for i in range(2)]
+    calls: list[tuple[int, int]] = []
+    first = extract_dimensions(
+        rows,
+        lambda r: ("metrics",),
+        cache,
+        workers=workers,
+        progress=lambda d, n: calls.append((d, n)),
+    )
+    assert calls[-1] == (2, 2)
+    assert first["e1"]["metrics"].metrics["words"] > first["e0"]["metrics"].metrics["words"]
+    again = extract_dimensions(rows, lambda r: ("metrics",), cache, workers=workers)
+    assert dimension_features(again["e0"]) == dimension_features(first["e0"])
+    assert cache.get("metrics", first["e0"]["metrics"].version, "e0") is not None

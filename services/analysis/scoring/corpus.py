@@ -185,12 +185,18 @@ def extract_dimensions(
             if progress:
                 progress(done, len(todo))
         return out
-    with ProcessPoolExecutor(max_workers=workers, initializer=_worker_init) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
+    try:
         for essay_id, records, _errors in pool.map(_extract_one, todo, chunksize=4):
             out[essay_id].update({d: result_from_compact(r) for d, r in records.items()})
             done += 1
             if progress:
                 progress(done, len(todo))
+    except BaseException:
+        # Ctrl-C: drop the queued essays instead of finishing the corpus (what is done is cached).
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return out
 
 
