@@ -7,8 +7,6 @@ side by side.
 
 from __future__ import annotations
 
-from functools import cached_property
-
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,7 +84,7 @@ class Settings(BaseSettings):
         """
         return f"{self.queue_prefix}elysia:durations:{name}"
 
-    @cached_property
+    @property
     def es_alias(self) -> str:
         """The alias every search reads from; indices behind it are versioned."""
         return f"{self.es_index_prefix}-essays"
