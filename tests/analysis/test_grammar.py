@@ -121,6 +121,7 @@ CLEAN = [
     "O artista vive sob a luz dos holofotes, e escolas em mau estado são interditadas.",
     "Muitos cidadãos questionam se este sistema é realmente igualitário.",
     "O governo deu apoio à Petrobras e à Caixa nos últimos anos.",
+    "O país busca equilíbrio frente à crise, mas ainda assim cresce pouco.",
 ]
 
 
