@@ -17,6 +17,7 @@ from services.core.models import AnalysisJob, Batch, BatchStatus, Essay, JobStat
 from services.core.queues import Queues
 from services.core.storage import ObjectStore
 from tests.batches import csvgen
+from tests.batches.cleanup import empty_queues
 
 pytestmark = pytest.mark.integration
 
@@ -31,16 +32,7 @@ def empty_queues_afterwards(settings: Settings) -> Iterator[None]:
     """These tests queue thousands of RQ jobs on the session's queues and no worker runs them:
     remove them, so later tests (and their burst workers) start from empty queues."""
     yield None
-    from services.core.queues import Queues
-
-    queues = Queues(settings)
-    for name in (*get_rubric(settings.rubric).dimension_names, "consolidate", "ingest"):
-        queue = queues.queue(name)
-        deferred = DeferredJobRegistry(queue.name, connection=queues.redis)
-        for job_id in deferred.get_job_ids():
-            queues.redis.unlink(f"rq:job:{job_id}", f"rq:job:{job_id}:dependencies")
-        queues.redis.unlink(deferred.key)
-        queue.empty()
+    empty_queues(settings)
 
 
 @pytest.fixture
