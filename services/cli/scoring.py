@@ -202,7 +202,7 @@ def train(
     folds: Annotated[int, typer.Option(help="grouped CV folds (by prompt)")] = 5,
     dimensions: Annotated[
         str, typer.Option(help="comma-separated dimensions whose results become features")
-    ] = "argumentation,cohesion,proposal,metrics",
+    ] = "grammar,argumentation,cohesion,proposal,metrics",
     rule_dimensions: Annotated[
         str, typer.Option(help="extra dimensions read from the cache only to check the rules")
     ] = "theme",
