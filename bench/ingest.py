@@ -36,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 
 from services.core.config import Settings  # noqa: E402
 from tests.batches import csvgen  # noqa: E402
+from tests.batches.cleanup import empty_queues  # noqa: E402
 from tests.harness import Platform  # noqa: E402
 
 
@@ -191,6 +192,9 @@ def cleanup(settings: Settings) -> None:
             Delete={"Objects": [{"Key": k} for k in keys[start : start + 1000]]},
         )
     store.client.delete_bucket(Bucket=store.bucket)
+    # RQ job hashes are keyed by job id alone (no queue prefix): empty the queues and deferred
+    # registries first, which deletes the jobs they hold; the prefix scan then takes the rest.
+    empty_queues(settings)
     redis = Queues(settings).redis
     pipe = redis.pipeline(transaction=False)
     for n, key in enumerate(redis.scan_iter(f"*{settings.queue_prefix}*", count=5000), start=1):

@@ -66,6 +66,7 @@ def platform(
         running.stop()
         from services.core.queues import Queues
 
+        empty_queues(api_settings)  # job hashes are not under the prefix: drop them by queue
         queues = Queues(api_settings)
         for key in queues.redis.scan_iter(f"*{api_settings.queue_prefix}*", count=1000):
             queues.redis.unlink(key)
