@@ -154,6 +154,7 @@ class Essay(Document):
             IndexModel([("tenant_id", ASCENDING), ("created_at", DESCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("external_id", ASCENDING)]),
             IndexModel([("tenant_id", ASCENDING), ("batch_id", ASCENDING)]),
+            IndexModel([("batch_id", ASCENDING), ("row_number", ASCENDING)]),
         ]
 
 
@@ -220,6 +221,7 @@ class Batch(Document):
     rows_rejected: int = 0
     essays_completed: int = 0
     resume_row: int = 0  # rows before this one are ingested (resumable ingestion)
+    chunk_rows: int | None = None  # rows per ingestion chunk (fixed for the batch's life)
     error: str | None = None
     report: dict[str, Any] | None = None
     created_at: datetime = Field(default_factory=utcnow)

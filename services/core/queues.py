@@ -33,12 +33,18 @@ _LIVE = {
 }
 
 
-def redis_client(settings: Settings) -> Redis:
-    """A Redis connection with bounded timeouts (RQ needs bytes, not decoded strings)."""
+def redis_client(settings: Settings, blocking: bool = False) -> Redis:
+    """A Redis connection (bytes, as RQ needs) with a bounded connect timeout.
+
+    `blocking=True` is for an RQ worker: it waits for jobs in BLPOP for minutes, so a socket read
+    timeout would cut every idle wait short (RQ then backs off as if Redis were down); TCP
+    keepalive detects a dead peer instead. Other callers get a bounded read timeout.
+    """
     return Redis.from_url(
         settings.redis_url,
         socket_connect_timeout=settings.backend_timeout_s,
-        socket_timeout=max(settings.backend_timeout_s, 10.0),
+        socket_timeout=None if blocking else max(settings.backend_timeout_s, 10.0),
+        socket_keepalive=True,
         health_check_interval=30,
     )
 
@@ -64,9 +70,11 @@ class Enqueue:
 class Queues:
     """Named RQ queues of one deployment (names carry `Settings.queue_prefix`)."""
 
-    def __init__(self, settings: Settings, connection: Redis | None = None) -> None:
+    def __init__(
+        self, settings: Settings, connection: Redis | None = None, blocking: bool = False
+    ) -> None:
         self.settings = settings
-        self.redis = connection or redis_client(settings)
+        self.redis = connection or redis_client(settings, blocking=blocking)
         self._queues: dict[str, Queue] = {}
 
     def queue(self, name: str) -> Queue:

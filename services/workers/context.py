@@ -60,7 +60,9 @@ def init_context(settings: Settings) -> WorkerContext:
     with _lock:
         if _context is not None:
             _context.close()
-        ctx = WorkerContext(settings=settings, store=ObjectStore(settings), queues=Queues(settings))
+        ctx = WorkerContext(
+            settings=settings, store=ObjectStore(settings), queues=Queues(settings, blocking=True)
+        )
         ctx.mongo = ctx.run(init_metadata(settings))
         _context = ctx
         return ctx

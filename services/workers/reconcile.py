@@ -18,6 +18,7 @@ from services.core.models import AnalysisJob, JobStatus, utcnow
 from services.core.queues import Enqueue, Queues, rq_job_id
 from services.core.submission import plan_jobs
 from services.workers.context import WorkerContext
+from services.workers.ingest import resume_stalled
 from services.workers.tasks import INDEX_ESSAY
 
 
@@ -26,6 +27,7 @@ class ReconcileReport(BaseModel):
     requeued_actions: int = 0
     requeued_consolidations: int = 0
     requeued_indexing: int = 0
+    resumed_batches: list[str] = []
 
 
 def _redrive(queues: Queues, job: AnalysisJob, report: ReconcileReport) -> None:
@@ -76,4 +78,5 @@ async def reconcile_once(ctx: WorkerContext, grace_s: float | None = None) -> Re
         if ctx.queues.live_job(step.job_id) is None:
             ctx.queues.enqueue(step)
             report.requeued_indexing += 1
+    report.resumed_batches = await resume_stalled(ctx, grace)
     return report

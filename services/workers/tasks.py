@@ -20,7 +20,7 @@ from services.analysis.pipeline import get_scorer
 from services.analysis.pipeline import run_dimension as analyse_dimension
 from services.analysis.results import DimensionResult, EssayInput
 from services.analysis.rubric import get_rubric
-from services.core import jobs, metrics, webhooks
+from services.core import batches, jobs, metrics, webhooks
 from services.core.errors import backend_of, is_transient
 from services.core.events import JobEvent, publish
 from services.core.logs import job_id_var
@@ -167,7 +167,13 @@ def consolidate(job_id: str) -> str:
 
 
 def after_final(ctx: WorkerContext, job: AnalysisJob) -> None:
-    """What follows a final job: search indexing and the tenant's webhook (each on its queue)."""
+    """What follows a final job: its batch's progress and report, search indexing and the
+    tenant's webhook (each on its own queue)."""
+    if job.batch_id is not None:
+        try:
+            ctx.run(batches.on_job_final(job))
+        except Exception as exc:  # the batch view is recomputed on read: never fail the job
+            log.warning("batch %s not refreshed after job %s: %s", job.batch_id, job.id, exc)
     steps = [
         Enqueue(queue="index", func=INDEX_ESSAY, args=(job.id,), job_id=rq_job_id(job.id, "index"))
     ]

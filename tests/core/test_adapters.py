@@ -14,6 +14,7 @@ from services.core.models import Action, AnalysisJob, Essay, Tenant
 from services.core.queues import Enqueue, Queues
 from services.core.search import SearchIndex
 from services.core.storage import ObjectNotFound, ObjectStore, essay_key
+from tests.conftest import SESSION_ID
 
 pytestmark = pytest.mark.integration
 
@@ -75,22 +76,24 @@ async def test_metadata_documents_and_indexes(metadata: object) -> None:
 
 
 def test_queue_enqueue_execute_and_status(queues: Queues) -> None:
+    # RQ job ids are global to a Redis (not per queue prefix): keep this one per session.
+    job_id = f"adapter-test-add-{SESSION_ID}"
     job = queues.enqueue(
         Enqueue(
             queue="metrics",
             func="operator.add",
             args=(2, 3),
-            job_id="adapter-test-add",
+            job_id=job_id,
             retry=False,
         )
     )
-    assert queues.live_job("adapter-test-add") is not None
+    assert queues.live_job(job_id) is not None
     again = queues.enqueue(
         Enqueue(
             queue="metrics",
             func="operator.add",
             args=(2, 3),
-            job_id="adapter-test-add",
+            job_id=job_id,
             retry=False,
         )
     )
@@ -99,7 +102,7 @@ def test_queue_enqueue_execute_and_status(queues: Queues) -> None:
     assert worker.work(burst=True)
     job.refresh()
     assert job.get_status() == "finished" and job.return_value() == 5
-    assert queues.live_job("adapter-test-add") is None
+    assert queues.live_job(job_id) is None
     queues.record_duration("metrics", 0.25)
     assert float(queues.redis.lindex(queues.settings.durations_key("metrics"), 0)) == 0.25
 
