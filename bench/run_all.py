@@ -138,11 +138,11 @@ def benches() -> list[Bench]:
             ["--essays", "30", "--workers", "1", "--timeout", "300"],
             1200,
             "end to end: submit → worker → consolidated; platform vs embedded analysis CPU "
-            "(one worker: with two, RQ's dependency race left a consolidation unqueued, see the "
-            "integrator's notes)",
+            "(one worker: with two, RQ's dependent-enqueue race once left a consolidation "
+            "waiting for RQ's 10-minute registry clean-up)",
             [
                 Figure(
-                    "end-to-end throughput (2 workers)", "json:essays_per_s", "essays/s", digits=2
+                    "end-to-end throughput (1 worker)", "json:essays_per_s", "essays/s", digits=2
                 ),
                 Figure("submit p50 at 5/s", "json:submit_p50_ms", "ms"),
                 Figure("submit p99 at 5/s", "json:submit_p99_ms", "ms"),
@@ -531,7 +531,8 @@ def summary_rows(runs: list[Run]) -> list[str]:
     for run in runs:
         for figure in run.bench.figures:
             value = run.value(figure.source) if run.status in ("ok", "failed") else None
-            shown = fmt(value, figure.digits) + (f" {figure.unit}" if value is not None else "")
+            unit = f" {figure.unit}" if value is not None and figure.unit else ""
+            shown = fmt(value, figure.digits) + unit
             if value is None:
                 verdict = f"not measured ({run.status})"
             elif figure.check is None:
