@@ -382,3 +382,10 @@ def test_extraction_fills_and_then_reads_the_cache(tmp_path: object, workers: in
     again = extract_dimensions(rows, lambda r: ("metrics",), cache, workers=workers)
     assert dimension_features(again["e0"]) == dimension_features(first["e0"])
     assert cache.get("metrics", first["e0"]["metrics"].version, "e0") is not None
+
+
+def test_tangential_as_flag_keeps_levels() -> None:
+    out = apply_rules(
+        GOOD, _all_results(tangential=True), ESSAY, RuleConfig(tangential_action="flag")
+    )
+    assert out.levels == GOOD and "tangential_suspected" in out.flags and out.needs_review

@@ -45,6 +45,8 @@ class RuleConfig(BaseModel):
     # "zero" (ENEM since 2017: C5 = 0) or "flag" when the detector proved too noisy on the
     # training data (it zeroed essays raters gave a good C5).
     human_rights_action: str = "zero"
+    # "cap" (official) or "flag" when capping lowered QWK on the training data.
+    tangential_action: str = "cap"
 
 
 @dataclass
@@ -117,6 +119,13 @@ def _theme_rules(
         shown = f"{ratio:.0%}" if ratio is not None else "some"
         _flag(outcome, "copied_passages", f"{shown} of the text copies the motivating texts")
     if not outcome.annulled and details.get("tangential") is True:
+        if cfg.tangential_action != "cap":
+            _flag(
+                outcome,
+                "tangential_suspected",
+                "theme dimension: the essay may only touch the theme",
+            )
+            return
         outcome.flags.append("tangential")
         for comp in cfg.tangential_capped:
             if outcome.levels.get(comp, 0) > cfg.tangential_cap:

@@ -354,29 +354,48 @@ def rule_report(
 def choose_rule_config(
     data: Dataset, levels: NDArray[np.int64], cfg: TrainConfig
 ) -> tuple[RuleConfig, dict[str, Any]]:
-    """Keep the theme verdicts as annulment rules only when they rarely annul good essays.
+    """Keep each theme/proposal verdict as a score-changing rule only when the training data
+    supports it; otherwise it becomes a review flag.
 
-    The rate is measured on the essays that have a theme result (a subsample when the theme
-    dimension is too slow to run over the whole corpus); above `max_false_annulment` the verdict
-    becomes a review flag instead.
+    An annulment rule must annul at most `max_false_annulment` of the well-scored (>= 400) essays
+    that have a theme result AND must not lower the out-of-fold total QWK; the tangential cap must
+    not lower the total QWK; the human-rights zeroing must not lower C5's QWK. Measured on the
+    essays that have a theme result (a subsample when the theme dimension is too slow to run over
+    the whole corpus).
     """
     rules = RuleConfig()
-    report, _ = rule_report(data, levels, rules)
     true_total = data.y.sum(axis=1)
     themed = [i for i, r in enumerate(data.rows) if "theme" in data.results.get(r.id, {})]
     well_themed = sum(1 for i in themed if true_total[i] >= 400)
     decisions: dict[str, Any] = {"theme_essays": len(themed), "theme_well_scored": well_themed}
-    for rule, attr in (
-        ("off_topic", "off_topic_action"),
-        ("not_dissertative", "not_dissertative_action"),
+
+    def total_qwk(trial: RuleConfig) -> float:
+        _, after = rule_report(data, levels, trial)
+        return qwk_total(true_total, after.sum(axis=1))
+
+    for rule, attr, strong in (
+        ("off_topic", "off_topic_action", "annul"),
+        ("not_dissertative", "not_dissertative_action", "annul"),
+        ("tangential", "tangential_action", "cap"),
     ):
-        bad = report["false_annulments_on_well_scored"].get(rule, 0)
-        rate = bad / well_themed if well_themed else math.nan
-        decisions[rule] = {"false_annulment_rate": round(rate, 4) if well_themed else None}
-        if not well_themed or rate > cfg.max_false_annulment:
-            setattr(rules, attr, "flag")
-        decisions[rule]["action"] = getattr(rules, attr)
-    # The human-rights detector zeroes C5; keep that only if it does not lower C5's QWK.
+        strong_cfg = rules.model_copy(update={attr: strong})
+        flag_cfg = rules.model_copy(update={attr: "flag"})
+        q_strong, q_flag = total_qwk(strong_cfg), total_qwk(flag_cfg)
+        entry: dict[str, Any] = {
+            f"total_qwk_if_{strong}": round(q_strong, 4),
+            "total_qwk_if_flag": round(q_flag, 4),
+        }
+        ok = bool(well_themed) and q_strong >= q_flag
+        if strong == "annul":
+            report, _ = rule_report(data, levels, strong_cfg)
+            bad = report["false_annulments_on_well_scored"].get(rule, 0)
+            rate = bad / well_themed if well_themed else math.nan
+            entry["false_annulment_rate"] = round(rate, 4) if well_themed else None
+            entry["fired"] = report["fired"].get(rule, 0)
+            ok = ok and rate <= cfg.max_false_annulment
+        setattr(rules, attr, strong if ok else "flag")
+        entry["action"] = getattr(rules, attr)
+        decisions[rule] = entry
     c5 = COMPETENCIES.index("c5")
     scores = {}
     for action in ("zero", "flag"):
