@@ -33,8 +33,6 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import BulkWriteError
-from rq.job import Dependency
-from rq.job import JobStatus as RqStatus
 
 from services.analysis.rubric import get_rubric
 from services.core.config import Settings
@@ -454,7 +452,8 @@ class Ingestor:
         )
 
     def _enqueue_fast(self, jobs: Sequence[dict[str, Any]]) -> None:
-        """Queue every job's plan in one Redis pipeline (dependents registered first)."""
+        """Queue every job's dimension work in one Redis pipeline (the last dimension to end
+        enqueues the consolidation, as for any job)."""
         pipe = self.queues.redis.pipeline(transaction=False)
         retry = self.queues.retry_policy()
         timeout = self.settings.job_timeout_s
@@ -462,23 +461,7 @@ class Ingestor:
         for raw in jobs:
             # The same plan as any new job (every action open), without validating a model.
             fresh = AnalysisJob.model_construct(id=raw["_id"], actions=self._open_actions)
-            plan = plan_jobs(self.settings, fresh)
-            *steps, last = plan
-            queue = self.queues.queue(last.queue)
-            consolidation = queue.create_job(
-                last.func,
-                args=last.args,
-                job_id=last.job_id,
-                depends_on=Dependency(jobs=last.depends_on, allow_failure=True),
-                status=RqStatus.DEFERRED,
-                retry=retry,
-                result_ttl=3600,
-                failure_ttl=7 * 24 * 3600,
-                timeout=timeout,
-            )
-            consolidation.save(pipeline=pipe)
-            consolidation.register_dependency(pipeline=pipe)
-            for step in steps:
+            for step in plan_jobs(self.settings, fresh):
                 by_queue.setdefault(step.queue, []).append(
                     self.queues.queue(step.queue).prepare_data(
                         step.func,

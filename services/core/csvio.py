@@ -38,7 +38,7 @@ DELIMITERS = (",", ";", "\t")
 MAX_GROUP_COLUMNS = 20
 SAMPLE_BYTES = 64 * 1024
 
-_GROUP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+GROUP_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
 _PROMPT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,200}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z]{2,4})?$")
 _SURROGATE = re.compile("[\udc80-\udcff]")
@@ -230,7 +230,7 @@ def validate_header(raw: list[str], delimiter: str) -> tuple[str, ...]:
         if name in KNOWN_COLUMNS:
             continue
         close = difflib.get_close_matches(name, KNOWN_COLUMNS, n=1, cutoff=0.75)
-        if close or name in RESERVED_COLUMNS or not _GROUP_NAME.match(name):
+        if close or name in RESERVED_COLUMNS or not GROUP_NAME.match(name):
             hint = f"; did you mean {close[0]!r}?" if close else ""
             why = (
                 " (reserved by the results export)"

@@ -9,14 +9,14 @@ module (and `core`) never imports the worker code it schedules.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
-from rq.job import Dependency, Job, JobStatus
+from rq.job import Job, JobStatus
 from rq.worker import Worker
 
 from services.core.config import Settings
@@ -55,13 +55,12 @@ def rq_job_id(job_id: str, step: str) -> str:
 
 @dataclass
 class Enqueue:
-    """One RQ job to create: a function path, its arguments, the queue and what it waits for."""
+    """One RQ job to create: a function path, its arguments, its queue and retry policy."""
 
     queue: str
     func: str
     args: tuple[Any, ...]
     job_id: str
-    depends_on: list[str] = field(default_factory=list)
     retry: bool = True
     max_attempts: int | None = None  # default: Settings.job_max_attempts
     backoff_base_s: float | None = None  # default: Settings.job_backoff_base_s
@@ -107,15 +106,11 @@ class Queues:
             if existing is not None:
                 jobs.append(existing)
                 continue
-            depends = (
-                Dependency(jobs=item.depends_on, allow_failure=True) if item.depends_on else None
-            )
             jobs.append(
                 self.queue(item.queue).enqueue(
                     item.func,
                     *item.args,
                     job_id=item.job_id,
-                    depends_on=depends,
                     retry=self.retry_policy(item.max_attempts, item.backoff_base_s)
                     if item.retry
                     else None,

@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pymongo.errors import DuplicateKeyError
 from redis.exceptions import RedisError
 
 from services.analysis.rubric import get_rubric
 from services.core.config import Settings
+from services.core.csvio import GROUP_NAME
 from services.core.models import (
     Action,
     AnalysisJob,
@@ -56,6 +57,38 @@ class EssaySubmission(BaseModel):
         default=None, description="Subset of the rubric's dimensions (default: all)."
     )
 
+    @field_validator("metadata")
+    @classmethod
+    def _metadata_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        _check_keys(value, "metadata")
+        return value
+
+    @field_validator("groups")
+    @classmethod
+    def _group_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name in value:
+            if not GROUP_NAME.match(name):
+                raise ValueError(
+                    f"group name {name!r} must match {GROUP_NAME.pattern} (like a CSV column)"
+                )
+        return value
+
+
+def _check_keys(value: Any, where: str, depth: int = 0) -> None:
+    """Document keys must be storable as MongoDB field names: no NUL, no leading '$', no '.'."""
+    if depth > 8:
+        raise ValueError(f"{where} is nested too deeply (at most 8 levels)")
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not key or "\x00" in key or key.startswith("$") or "." in key:
+                raise ValueError(
+                    f"{where} key {key!r} is not allowed (empty, NUL, leading '$' or '.')"
+                )
+            _check_keys(item, f"{where}.{key}", depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_keys(item, where, depth + 1)
+
 
 class IdempotencyConflict(Exception):
     """The idempotency key was already used with a different request body."""
@@ -74,27 +107,29 @@ def request_fingerprint(submission: EssaySubmission) -> str:
 
 
 def plan_jobs(settings: Settings, job: AnalysisJob) -> list[Enqueue]:
-    """The RQ jobs that carry out one analysis job: every open action, then consolidation."""
-    steps = [
-        Enqueue(
-            queue=name,
-            func=RUN_DIMENSION,
-            args=(job.id, name),
-            job_id=rq_job_id(job.id, name),
-        )
+    """The RQ work of a job: one job per open action, on that dimension's queue.
+
+    Consolidation is not enqueued here: the dimension whose (atomic) update ends the job's last
+    open action enqueues it (see `services.workers.tasks`), and the reconciler does so for a job
+    whose actions have all ended without it. RQ's own dependencies were dropped on purpose: they
+    live only in Redis, and under concurrency RQ may defer a ready dependent until its periodic
+    maintenance ("changed while enqueueing"), stalling an essay for minutes.
+    """
+    return [
+        Enqueue(queue=name, func=RUN_DIMENSION, args=(job.id, name), job_id=rq_job_id(job.id, name))
         for name, action in job.actions.items()
         if not action.status.terminal
     ]
-    steps.append(
-        Enqueue(
-            queue="consolidate",
-            func=CONSOLIDATE,
-            args=(job.id,),
-            job_id=rq_job_id(job.id, "consolidate"),
-            depends_on=[s.job_id for s in steps],
-        )
+
+
+def consolidation_step(job_id: str) -> Enqueue:
+    """The RQ job that scores and finalises a job whose actions have all ended."""
+    return Enqueue(
+        queue="consolidate",
+        func=CONSOLIDATE,
+        args=(job_id,),
+        job_id=rq_job_id(job_id, "consolidate"),
     )
-    return steps
 
 
 class SubmissionService:

@@ -98,6 +98,8 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     code = _HTTP_CODES.get(exc.status_code, "http_error")
+    if exc.status_code == 400 and "UTF-8" in str(exc.detail):
+        code = "invalid_encoding"
     return JSONResponse(
         error_body(code, str(exc.detail)),
         status_code=exc.status_code,

@@ -1,4 +1,4 @@
-"""Request body size limits, enforced before anything reads or parses the body.
+"""Request body limits (size, and UTF-8 for JSON), enforced as the body streams in.
 
 A declared `Content-Length` above the limit is refused at once; a chunked body is counted as it
 streams and cut off when it crosses the limit. Either way the client gets a 413 JSON error naming
@@ -7,10 +7,18 @@ the limit, and the server never buffers more than the limit.
 
 from __future__ import annotations
 
+import codecs
 import json
 
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+
+class BodyNotUtf8(HTTPException):
+    """A JSON body that is not UTF-8 (RFC 8259 requires it): say at which byte."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(400, f"request body is not valid UTF-8 (at byte {offset})")
 
 
 class BodyTooLarge(HTTPException):
@@ -45,12 +53,24 @@ class BodySizeLimit:
             return
         received = 0
         started = False
+        content_type = dict(scope["headers"]).get(b"content-type", b"")
+        decoder = (
+            codecs.getincrementaldecoder("utf-8")()
+            if content_type.startswith(b"application/json")
+            else None
+        )
 
         async def counting_receive() -> Message:
             nonlocal received
             message = await receive()
             if message["type"] == "http.request":
-                received += len(message.get("body", b""))
+                chunk = message.get("body", b"")
+                if decoder is not None:
+                    try:
+                        decoder.decode(chunk, final=not message.get("more_body", False))
+                    except UnicodeDecodeError as exc:
+                        raise BodyNotUtf8(received + exc.start) from None
+                received += len(chunk)
                 if received > limit:
                     raise BodyTooLarge(limit)
             return message

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from services.core.models import AnalysisJob, JobStatus, utcnow
 from services.core.queues import Enqueue, Queues, rq_job_id
-from services.core.submission import plan_jobs
+from services.core.submission import consolidation_step, plan_jobs
 from services.workers.context import WorkerContext
 from services.workers.ingest import resume_stalled
 from services.workers.tasks import INDEX_ESSAY
@@ -31,22 +31,20 @@ class ReconcileReport(BaseModel):
 
 
 def _redrive(queues: Queues, job: AnalysisJob, report: ReconcileReport) -> None:
-    """Enqueue the part of a job's plan that no live RQ job is carrying.
-
-    Dimension steps first, so that a new consolidation can depend on the live ones.
-    """
-    plan = plan_jobs(queues.settings, job)
-    dimension_steps, consolidation = plan[:-1], plan[-1]
-    lost = [step for step in dimension_steps if queues.live_job(step.job_id) is None]
+    """Enqueue what no live RQ job carries: open actions, or the consolidation of a job whose
+    actions have all ended."""
+    lost = [
+        step for step in plan_jobs(queues.settings, job) if queues.live_job(step.job_id) is None
+    ]
     if lost:
         queues.enqueue_many(lost)
         report.requeued_actions += len(lost)
-    if queues.live_job(consolidation.job_id) is None:
-        consolidation.depends_on = [
-            s.job_id for s in dimension_steps if queues.live_job(s.job_id) is not None
-        ]
-        queues.enqueue(consolidation)
-        report.requeued_consolidations += 1
+        return
+    if all(a.status.terminal for a in job.actions.values()):
+        step = consolidation_step(job.id)
+        if queues.live_job(step.job_id) is None:
+            queues.enqueue(step)
+            report.requeued_consolidations += 1
 
 
 async def reconcile_once(ctx: WorkerContext, grace_s: float | None = None) -> ReconcileReport:

@@ -28,6 +28,7 @@ from services.core.models import AnalysisJob, Essay, JobStatus, Tenant, WebhookD
 from services.core.queues import Enqueue, rq_job_id
 from services.core.search import essay_document
 from services.core.storage import ObjectNotFound
+from services.core.submission import consolidation_step
 from services.workers.context import WorkerContext, context
 
 log = logging.getLogger(__name__)
@@ -107,7 +108,17 @@ def run_dimension(job_id: str, dimension: str) -> str:
     metrics.JOBS_FINISHED.labels(dimension).inc()
     if done is not None:
         _emit(ctx, done, "action", dimension)
+        _consolidate_if_last(ctx, done)
     return "done"
+
+
+def _consolidate_if_last(ctx: WorkerContext, job: AnalysisJob) -> None:
+    """Enqueue consolidation when this update ended the job's last open action.
+
+    `job` is the document as the atomic update left it, so exactly one finisher sees every
+    action ended; if it dies before enqueueing, the reconciler does it (same RQ job id)."""
+    if all(a.status.terminal for a in job.actions.values()):
+        ctx.queues.enqueue(consolidation_step(job.id))
 
 
 def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Exception) -> str:
@@ -135,6 +146,7 @@ def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Except
     job = ctx.run(jobs.fail_action(job_id, dimension, message))
     if job is not None:
         _emit(ctx, job, "action", dimension)
+        _consolidate_if_last(ctx, job)
     return f"failed: {message}"
 
 
@@ -147,7 +159,7 @@ def consolidate(job_id: str) -> str:
     if job is None or job.status.terminal:
         return "skipped: job missing or already final"
     if not all(a.status.terminal for a in job.actions.values()):
-        return "deferred: actions still open (the reconciler will consolidate later)"
+        return "skipped: actions still open (the last one to end enqueues consolidation)"
     essay = ctx.run(Essay.get(job.essay_id))
     if essay is None:
         return "skipped: essay deleted"

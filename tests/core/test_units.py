@@ -18,7 +18,7 @@ from services.core.errors import backend_of, is_transient
 from services.core.jobs import final_status
 from services.core.models import Action, ActionStatus, AnalysisJob, JobStatus, idempotent_ids
 from services.core.queues import Queues
-from services.core.submission import plan_jobs
+from services.core.submission import consolidation_step, plan_jobs
 from services.gateway.limits import BodySizeLimit
 from services.gateway.ratelimit import Decision
 
@@ -35,12 +35,12 @@ def test_final_status_from_actions() -> None:
     assert job_with(ActionStatus.DONE, ActionStatus.RUNNING).progress == (1, 2)
 
 
-def test_plan_has_one_job_per_open_action_then_a_dependent_consolidation() -> None:
+def test_plan_has_one_job_per_open_action() -> None:
     job = job_with(ActionStatus.DONE, ActionStatus.PENDING, ActionStatus.RUNNING)
     plan = plan_jobs(Settings(), job)
-    assert [p.queue for p in plan] == ["d1", "d2", "consolidate"]
-    assert plan[-1].depends_on == ["j-d1", "j-d2"]
-    assert all(p.job_id.startswith("j-") for p in plan)
+    assert [p.queue for p in plan] == ["d1", "d2"]
+    assert [p.job_id for p in plan] == ["j-d1", "j-d2"]
+    assert consolidation_step("j").job_id == "j-consolidate"
 
 
 def test_retry_policy_is_exponential() -> None:
