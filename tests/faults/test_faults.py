@@ -31,7 +31,12 @@ from tests.conftest import make_test_settings
 from tests.faults.servers import MongoServer, RedisServer, S3Server, TcpProxy
 from tests.harness import ELYSIA, ROOT, Platform, child_env, wait_for
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.faults]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.slow,
+    pytest.mark.faults,
+    pytest.mark.timeout(900),
+]
 
 TEXT = (
     "A mobilidade urbana é um desafio das grandes cidades brasileiras. Segundo o IBGE, o tempo "
@@ -78,6 +83,7 @@ def env(all_servers: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         backend_timeout_s=3.0,
         worker_liveness_ttl_s=6,
     )
+    (base / "logs").mkdir()
     platform = Platform(settings, base / "logs")
     try:
         platform.start_gateway()
