@@ -182,6 +182,11 @@ class EnemScorer:
         flags = list(outcome.flags)
         if low and not outcome.annulled:
             flags.append("low_confidence:" + ",".join(low))
+        # ENEM gives 0 in every competency only by annulment: a model that says so with no rule
+        # behind it is outside what it can be trusted with, whatever its confidence.
+        model_zero = not outcome.annulled and not any(outcome.levels.values())
+        if model_zero:
+            flags.append("model_zero_without_rule")
         return ScoreResult(
             rubric="enem",
             model_version=self.version,
@@ -191,7 +196,7 @@ class EnemScorer:
             flags=flags,
             rules=outcome.firings,
             confidence=confidence,
-            needs_human_review=outcome.needs_review or bool(low),
+            needs_human_review=outcome.needs_review or bool(low) or model_zero,
             reasons=reasons,
         )
 
