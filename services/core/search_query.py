@@ -23,7 +23,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -426,9 +426,9 @@ def filters(params: SearchParams) -> list[dict[str, Any]]:
     ):
         dates: dict[str, str] = {}
         if low_dt is not None:
-            dates["gte"] = low_dt.isoformat()
+            dates["gte"] = _es_date(low_dt)
         if high_dt is not None:
-            dates["lte"] = high_dt.isoformat()
+            dates["lte"] = _es_date(high_dt)
         if dates:
             out.append({"range": {field: dates}})
     return out
@@ -571,3 +571,13 @@ def _bucket_key(key: Any) -> str:
     if isinstance(key, float) and key.is_integer():
         return str(int(key))
     return str(key)
+
+
+def _es_date(value: datetime) -> str:
+    """UTC, with a `Z`: Elasticsearch refuses offsets beyond ±18:00 that Python accepts."""
+    if value.tzinfo is None:
+        return value.isoformat()
+    try:
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat() + "Z"
+    except OverflowError:  # out of range once in UTC: let the engine refuse it (a 422)
+        return value.isoformat()

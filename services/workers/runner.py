@@ -99,7 +99,10 @@ def run_worker(
                 backoff = 1.0
             except RedisError as exc:
                 log.warning("worker lost Redis (%s); restarting in %.0fs", exc, backoff)
-            if burst or max_jobs is not None or worker._stop_requested:
+            # SIGTERM/SIGINT: RQ sets `_stop_requested` only when busy; an idle worker just
+            # returns, with the shutdown date set. Either way, do not restart: exit.
+            shutdown = worker._stop_requested or worker._shutdown_requested_date is not None
+            if burst or max_jobs is not None or shutdown:
                 return worked
             time.sleep(backoff)
             backoff = min(backoff * 2, 30.0)

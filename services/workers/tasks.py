@@ -9,9 +9,11 @@ action FAILED and returns normally, so consolidation still runs and the job ends
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import httpx
 from rq import get_current_job
@@ -35,6 +37,23 @@ log = logging.getLogger(__name__)
 
 INDEX_ESSAY = "services.workers.tasks.index_essay"
 DELIVER_WEBHOOK = "services.workers.tasks.deliver_webhook"
+
+
+F = TypeVar("F", bound=Callable[..., str])
+
+
+def correlated(task: F) -> F:
+    """Tag every log line written while the task runs with its job id (and only those)."""
+
+    @functools.wraps(task)
+    def wrapper(job_id: str, *args: Any) -> str:
+        token = job_id_var.set(job_id)
+        try:
+            return task(job_id, *args)
+        finally:
+            job_id_var.reset(token)
+
+    return cast(F, wrapper)
 
 
 class BadInput(Exception):
@@ -83,10 +102,10 @@ def _essay_input(ctx: WorkerContext, essay: Essay) -> EssayInput:
     )
 
 
+@correlated
 def run_dimension(job_id: str, dimension: str) -> str:
     """Analyse one essay along one dimension and store the result in its action."""
     ctx = context()
-    job_id_var.set(job_id)
     current = get_current_job()
     job = ctx.run(jobs.start_action(job_id, dimension, current.id if current else None))
     if job is None:
@@ -150,10 +169,10 @@ def _handle_failure(ctx: WorkerContext, job_id: str, dimension: str, exc: Except
     return f"failed: {message}"
 
 
+@correlated
 def consolidate(job_id: str) -> str:
     """Score the essay from its dimension results and finalise the job (once)."""
     ctx = context()
-    job_id_var.set(job_id)
     started = time.perf_counter()
     job = ctx.run(jobs.get_job(job_id))
     if job is None or job.status.terminal:
@@ -231,6 +250,7 @@ def _score(ctx: WorkerContext, job: AnalysisJob, essay: Essay) -> tuple[dict[str
     return {"score": score.model_dump(mode="json"), "summary": summary}, None
 
 
+@correlated
 def index_essay(job_id: str) -> str:
     """Put a finalised essay into the search index (document id = essay id)."""
     ctx = context()

@@ -162,7 +162,7 @@ def test_s3_put_get_list_presigned(s3_server: None, settings: Settings) -> None:
         aws_access_key_id=settings.s3_access_key_id.get_secret_value(),
         aws_secret_access_key=settings.s3_secret_access_key.get_secret_value(),
     )
-    bucket = settings.s3_bucket
+    bucket = f"{settings.s3_bucket}-infra"  # not the session's bucket: other tests still use it
     s3.create_bucket(Bucket=bucket)
     try:
         body = "nota,texto\n880,redação\n".encode()

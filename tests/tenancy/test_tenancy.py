@@ -51,6 +51,7 @@ REQUIRED_SCOPE: dict[tuple[str, str], str | None] = {
     ("DELETE", "/v1/tenants/{tenant_id}/keys/{prefix}"): "admin",
     ("GET", "/v1/search"): "search",
     ("POST", "/v1/batches"): "essays:write",
+    ("GET", "/v1/batches"): "essays:read",
     ("GET", "/v1/batches/{batch_id}"): "essays:read",
     ("GET", "/v1/batches/{batch_id}/errors"): "essays:read",
     ("GET", "/v1/batches/{batch_id}/results.csv"): "essays:read",

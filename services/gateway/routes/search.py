@@ -11,6 +11,7 @@ import asyncio
 from datetime import datetime
 from typing import Annotated, Any
 
+from elasticsearch import BadRequestError
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -102,7 +103,12 @@ async def search_essays(
         raise ApiError(422, "validation_error", f"cursor: {exc}", field="cursor") from exc
     except ValueError as exc:  # group filters
         raise ApiError(422, "validation_error", f"group: {exc}", field="group") from exc
-    result = await asyncio.to_thread(state.search.search, principal.tenant_id, body)
+    try:
+        result = await asyncio.to_thread(state.search.search, principal.tenant_id, body)
+    except BadRequestError as exc:  # a value the builder let through but the engine refuses
+        raise ApiError(
+            422, "validation_error", f"the search engine refused the query: {exc.message}"
+        ) from exc
     raw_hits: list[dict[str, Any]] = result["hits"]["hits"]
     hits = [_hit(raw, params.sort) for raw in raw_hits]
     return SearchResponse(
