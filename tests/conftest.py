@@ -107,16 +107,10 @@ def all_servers(
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child process (worker, gateway) use `settings`."""
-    env = dict(os.environ)
-    for name, value in settings.model_dump().items():
-        if value is None:
-            continue
-        if hasattr(value, "get_secret_value"):
-            value = value.get_secret_value()
-        env[f"ELYSIA_{name.upper()}"] = str(value)
-    env["ELYSIA_LOG_JSON"] = "true"
-    return env
+    """The environment that makes a child process use `settings` (see tests/harness.py)."""
+    from tests.harness import child_env
+
+    return child_env(settings, ELYSIA_LOG_JSON="true")
 
 
 @pytest.fixture(scope="session")
