@@ -143,14 +143,26 @@ class SearchIndex:
         )
 
     def ensure(self) -> str:
-        """Create the template and the first index behind the alias if missing; return it."""
+        """Create the template and the first index behind the alias if missing; return it.
+
+        Safe when several workers bootstrap at once: the first index is always `-v1`, created
+        with the alias in the same request (a concurrent creator gets "already exists" and
+        moves on), and an orphaned index found without the alias is adopted rather than a new
+        version created. Picking "the next version" here instead once left two workers each
+        creating their own index and the alias pointing at both, which refuses every read.
+        """
         self.put_template()
         current = self.current_index()
         if current is not None:
             return current
-        name = self.index_name(self.next_version())
-        if not self.es.indices.exists(index=name):
-            self.es.options(ignore_status=400).indices.create(index=name)
+        existing = self.versions()
+        if not existing:
+            name = self.index_name(1)
+            self.es.options(ignore_status=400).indices.create(
+                index=name, aliases={self.alias: {}}
+            )
+            return self.current_index() or name
+        name = existing[-1]
         self.es.indices.put_alias(index=name, name=self.alias)
         return name
 

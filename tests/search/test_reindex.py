@@ -339,3 +339,39 @@ async def test_index_jobs_bulk_indexes_a_batch_idempotently(
     done = await AnalysisJob.get(job_ids[0])
     assert running is not None and running.indexed_at is None
     assert done is not None and done.indexed_at is not None
+
+
+def test_concurrent_bootstrap_leaves_one_index_behind_the_alias(
+    settings: Settings, elasticsearch_server: None
+) -> None:
+    """Workers bootstrap the index lazily and at once; the alias must end on exactly one index.
+
+    (It once ended on `-v1` and `-v2`, and Elasticsearch then refused every read through it.)
+    """
+    for _ in range(3):
+        own = make_test_settings(
+            es_index_prefix=f"{settings.es_index_prefix}-bt{uuid.uuid4().hex[:6]}"
+        )
+        indices = [SearchIndex(own) for _ in range(6)]
+        start = threading.Barrier(len(indices))
+        chosen: list[str] = []
+
+        def bootstrap(index: SearchIndex, delay: float) -> None:
+            start.wait()
+            time.sleep(delay)  # staggered: later arrivals land while the first create runs
+            chosen.append(index.ensure())
+
+        threads = [
+            threading.Thread(target=bootstrap, args=(index, 0.05 * n))
+            for n, index in enumerate(indices)
+        ]
+        try:
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(timeout=60)
+            assert indices[0]._aliased(indices[0].alias) == [indices[0].index_name(1)]
+            assert set(chosen) == {indices[0].index_name(1)}
+            assert indices[0].versions() == [indices[0].index_name(1)]
+        finally:
+            indices[0].drop_all()
