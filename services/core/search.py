@@ -158,9 +158,7 @@ class SearchIndex:
         existing = self.versions()
         if not existing:
             name = self.index_name(1)
-            self.es.options(ignore_status=400).indices.create(
-                index=name, aliases={self.alias: {}}
-            )
+            self.es.options(ignore_status=400).indices.create(index=name, aliases={self.alias: {}})
             return self.current_index() or name
         name = existing[-1]
         self.es.indices.put_alias(index=name, name=self.alias)

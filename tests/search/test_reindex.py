@@ -341,6 +341,14 @@ async def test_index_jobs_bulk_indexes_a_batch_idempotently(
     assert done is not None and done.indexed_at is not None
 
 
+def _bootstrap(
+    index: SearchIndex, start: threading.Barrier, delay: float, chosen: list[str]
+) -> None:
+    start.wait()
+    time.sleep(delay)  # staggered: later arrivals land while the first create still runs
+    chosen.append(index.ensure())
+
+
 def test_concurrent_bootstrap_leaves_one_index_behind_the_alias(
     settings: Settings, elasticsearch_server: None
 ) -> None:
@@ -356,13 +364,8 @@ def test_concurrent_bootstrap_leaves_one_index_behind_the_alias(
         start = threading.Barrier(len(indices))
         chosen: list[str] = []
 
-        def bootstrap(index: SearchIndex, delay: float) -> None:
-            start.wait()
-            time.sleep(delay)  # staggered: later arrivals land while the first create runs
-            chosen.append(index.ensure())
-
         threads = [
-            threading.Thread(target=bootstrap, args=(index, 0.05 * n))
+            threading.Thread(target=_bootstrap, args=(index, start, 0.05 * n, chosen))
             for n, index in enumerate(indices)
         ]
         try:
