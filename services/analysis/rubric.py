@@ -22,7 +22,8 @@ class Dimension(Protocol):
     """An analyser: built once (heavy resources loaded in `__init__`), then `analyse` many times.
 
     Implementations must be safe to call from several threads once constructed, or say otherwise
-    in their docstring.
+    in their docstring. They may also define `warm_up()`: work a long-lived worker does before
+    its first job (see `warm_up` below) but a one-shot CLI run would rather skip.
     """
 
     name: str
@@ -111,6 +112,18 @@ def load_dimension(rubric: Rubric, name: str) -> Dimension:
     instance = _instances[key]
     assert isinstance(instance, Dimension)
     return instance
+
+
+def warm_up(dimension: Dimension) -> None:
+    """Run a dimension's optional `warm_up()` (e.g. compile every rule ahead of the first job).
+
+    Lazy loading suits one-shot runs, which touch a fraction of the resources; a worker serves
+    thousands of essays, and paying the rest on its first jobs inflates their latency and spreads
+    a once-per-pod cost over per-essay CPU.
+    """
+    hook = getattr(dimension, "warm_up", None)
+    if callable(hook):
+        hook()
 
 
 def load_scorer_object(rubric: Rubric) -> object:

@@ -17,6 +17,7 @@ from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+from rq.queue import EnqueueData
 from rq.worker import Worker
 
 from services.core.config import Settings
@@ -99,27 +100,41 @@ class Queues:
         return self.enqueue_many([item])[0]
 
     def enqueue_many(self, items: Sequence[Enqueue]) -> list[Job]:
-        """Enqueue several jobs, skipping the ones already alive (idempotent re-drive)."""
-        jobs: list[Job] = []
+        """Enqueue several jobs, skipping the ones already alive (idempotent re-drive).
+
+        Two Redis round trips whatever the count: one read of every existing job, then one
+        MULTI/EXEC pipeline that enqueues the rest on their queues, so an essay's jobs are
+        enqueued all together or not at all (the reconciler re-drives the "not at all").
+        """
+        existing = Job.fetch_many([item.job_id for item in items], connection=self.redis)
+        live = {
+            item.job_id: job
+            for item, job in zip(items, existing, strict=True)
+            if job is not None and self._is_live(job)
+        }
+        by_queue: dict[str, list[EnqueueData]] = {}
         for item in items:
-            existing = self.live_job(item.job_id)
-            if existing is not None:
-                jobs.append(existing)
-                continue
-            jobs.append(
-                self.queue(item.queue).enqueue(
-                    item.func,
-                    *item.args,
-                    job_id=item.job_id,
-                    retry=self.retry_policy(item.max_attempts, item.backoff_base_s)
-                    if item.retry
-                    else None,
-                    result_ttl=3600,
-                    failure_ttl=7 * 24 * 3600,
-                    job_timeout=self.settings.job_timeout_s,
-                )
-            )
-        return jobs
+            if item.job_id not in live:
+                by_queue.setdefault(item.queue, []).append(self._prepare(item))
+        created: dict[str, Job] = {}
+        if by_queue:
+            with self.redis.pipeline() as pipe:
+                for name, datas in by_queue.items():
+                    for job in self.queue(name).enqueue_many(datas, pipeline=pipe):
+                        created[job.id] = job
+                pipe.execute()
+        return [live.get(item.job_id) or created[item.job_id] for item in items]
+
+    def _prepare(self, item: Enqueue) -> EnqueueData:
+        return Queue.prepare_data(
+            item.func,
+            item.args,
+            job_id=item.job_id,
+            retry=self.retry_policy(item.max_attempts, item.backoff_base_s) if item.retry else None,
+            result_ttl=3600,
+            failure_ttl=7 * 24 * 3600,
+            timeout=self.settings.job_timeout_s,
+        )
 
     def fetch(self, job_id: str) -> Job | None:
         try:
@@ -130,14 +145,13 @@ class Queues:
     def live_job(self, job_id: str) -> Job | None:
         """The RQ job if it is queued, deferred, scheduled or running on a live worker."""
         job = self.fetch(job_id)
-        if job is None:
-            return None
+        return job if job is not None and self._is_live(job) else None
+
+    def _is_live(self, job: Job) -> bool:
         status = job.get_status(refresh=False)
         if status not in _LIVE:
-            return None
-        if status == JobStatus.STARTED and not self._worker_alive(job):
-            return None
-        return job
+            return False
+        return status != JobStatus.STARTED or self._worker_alive(job)
 
     def _worker_alive(self, job: Job) -> bool:
         """A started job is alive only while its worker is.

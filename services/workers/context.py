@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import OrderedDict
 from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -24,6 +25,9 @@ from services.core.storage import ObjectStore
 
 T = TypeVar("T")
 
+# Texts kept per process: enough for the essays in flight across one worker's queues.
+TEXT_CACHE_SIZE = 64
+
 
 @dataclass
 class WorkerContext:
@@ -33,6 +37,7 @@ class WorkerContext:
     loop: asyncio.AbstractEventLoop = field(default_factory=asyncio.new_event_loop)
     mongo: AsyncMongoClient[dict[str, object]] | None = None
     _search: SearchIndex | None = None
+    _texts: OrderedDict[str, str] = field(default_factory=OrderedDict)
 
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the context's loop (jobs are synchronous RQ functions)."""
@@ -43,6 +48,25 @@ class WorkerContext:
         if self._search is None:
             self._search = SearchIndex(self.settings)
         return self._search
+
+    def essay_text(self, key: str) -> str:
+        """An essay's original text, through a small per-process LRU.
+
+        One essay is read by every dimension a worker serves, then by consolidation and
+        indexing: without the cache each step paid an S3 GET (a fifth of the platform's CPU
+        per essay in `bench/worker_profile.py`). Originals are immutable once accepted (the key
+        names the essay), so a cached text is never stale; a deleted essay is caught earlier,
+        when its metadata is not found.
+        """
+        text = self._texts.get(key)
+        if text is None:
+            text = self.store.get_text(key)
+            self._texts[key] = text
+            if len(self._texts) > TEXT_CACHE_SIZE:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        return text
 
     def close(self) -> None:
         if self.mongo is not None:

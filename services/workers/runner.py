@@ -22,7 +22,7 @@ from redis.exceptions import RedisError
 from rq import SimpleWorker
 
 from services.analysis.pipeline import get_scorer
-from services.analysis.rubric import get_rubric, load_dimension
+from services.analysis.rubric import get_rubric, load_dimension, warm_up
 from services.core.config import DIMENSION_QUEUES, PLATFORM_QUEUES, Settings
 from services.core.errors import is_transient
 from services.workers.context import init_context
@@ -50,7 +50,7 @@ def preload(settings: Settings, queues: Sequence[str]) -> dict[str, float]:
     for name in queues:
         started = time.perf_counter()
         if name in rubric.dimensions:
-            load_dimension(rubric, name)
+            warm_up(load_dimension(rubric, name))
         elif name == "consolidate":
             get_scorer(rubric)
         else:

@@ -88,7 +88,7 @@ def _retries_left() -> int:
 
 def _essay_input(ctx: WorkerContext, essay: Essay) -> EssayInput:
     try:
-        text = ctx.store.get_text(essay.s3_key)
+        text = ctx.essay_text(essay.s3_key)
     except ObjectNotFound as exc:
         raise BadInput(f"original text missing from object storage: {essay.s3_key}") from exc
     except UnicodeDecodeError as exc:
@@ -260,9 +260,8 @@ def index_essay(job_id: str) -> str:
     essay = ctx.run(Essay.get(job.essay_id))
     if essay is None:
         return "skipped: essay deleted"
-    text = ctx.store.get_text(essay.s3_key)
-    ctx.search.ensure()
-    ctx.search.index(essay.id, essay_document(essay, job, text))
+    text = ctx.essay_text(essay.s3_key)
+    ctx.search.index(essay.id, essay_document(essay, job, text))  # bootstraps the index if none
     ctx.run(jobs.mark_indexed(job_id))
     return "indexed"
 

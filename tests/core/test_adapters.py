@@ -107,6 +107,34 @@ def test_queue_enqueue_execute_and_status(queues: Queues) -> None:
     assert float(queues.redis.lindex(queues.settings.durations_key("metrics"), 0)) == 0.25
 
 
+def test_enqueue_many_spans_queues_and_skips_live_jobs(queues: Queues) -> None:
+    """An essay's jobs go out in one pipeline; a re-drive leaves the live ones alone."""
+    ids = [f"adapter-many-{SESSION_ID}-{n}" for n in range(3)]
+    first = Enqueue(queue="grammar", func="operator.add", args=(1, 1), job_id=ids[0])
+    queues.enqueue(first)
+    items = [
+        first,
+        Enqueue(queue="theme", func="operator.add", args=(2, 2), job_id=ids[1]),
+        Enqueue(queue="theme", func="operator.mul", args=(3, 3), job_id=ids[2], retry=False),
+    ]
+    depths = queues.depths(["grammar", "theme"])
+    jobs = queues.enqueue_many(items)
+    assert [job.id for job in jobs] == ids
+    assert queues.depths(["grammar", "theme"]) == {
+        "grammar": depths["grammar"],
+        "theme": depths["theme"] + 2,
+    }
+    retried = queues.fetch(ids[1])
+    assert retried is not None and retried.retries_left == queues.settings.job_max_attempts - 1
+    plain = queues.fetch(ids[2])
+    assert plain is not None and not plain.retries_left
+    assert [job.id for job in queues.enqueue_many(items)] == ids  # nothing new the second time
+    assert queues.depths(["grammar", "theme"])["theme"] == depths["theme"] + 2
+    for name in ("grammar", "theme"):
+        for job_id in ids:
+            queues.queue(name).remove(job_id)
+
+
 def test_search_index_is_tenant_scoped(search_index: SearchIndex) -> None:
     base = {"language": "pt-BR", "rubric": "enem", "status": "COMPLETED", "levels": {}}
     docs = [
