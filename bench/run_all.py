@@ -665,9 +665,10 @@ def overhead_section(by_name: dict[str, Run]) -> list[str]:
             (
                 "gateway CPU per submission (bench/load.py, lowest rate)",
                 gateway,
-                "`Queues.enqueue_many` enqueues an essay's RQ jobs one at a time, each after its "
-                "own liveness read; one `Job.fetch_many` and RQ's `Queue.enqueue_many` on one "
-                "pipeline make that two Redis round trips per essay.",
+                "the queue side is already two Redis round trips per essay (`Queues.enqueue_many`:"
+                " one `Job.fetch_many`, one MULTI/EXEC pipeline); what remains is the S3 PUT and "
+                "the MongoDB inserts that must precede the 202 (nothing accepted is lost), and "
+                "FastAPI/pydantic request handling.",
             )
         )
     if profile is not None and profile.data:
@@ -685,27 +686,30 @@ def overhead_section(by_name: dict[str, Run]) -> list[str]:
                     f"{data.get('regex_compile_warm_ms_per_essay', 0):.0f} warm), spread over "
                     f"the {essays:.0f} essays of this run",
                     spread,
-                    "the grammar engine compiles its Lightproof rules lazily "
-                    "(`LightproofRule.compiled()` on first use), after the worker has registered; "
-                    "compiling every rule in the dimension's preload moves that cost before the "
-                    "first job and makes it once per pod, not per essay. A short run like this one "
-                    "overstates it; a long-lived worker amortises it.",
+                    "the worker's preload compiles every Lightproof rule "
+                    "(`GrammarDimension.warm_up`) before it registers, so this is what is left: "
+                    "caches filled by the first essays (stemmer, Hunspell suggestions). A "
+                    "long-lived worker amortises it.",
                 )
             )
         fixes = {
             "RQ job handling (outside the job functions)": (
-                "RQ's own handling (dequeue, heartbeats, registries, result writes) is paid once "
-                "per dimension job: merge the cheap dimensions into one RQ job per essay, or give "
-                "a job several essays."
+                "RQ's own handling (dequeue, heartbeats, execution records, registries, result "
+                "stream) costs ≈ 50 Redis commands per RQ job and an essay has 8–9 jobs: merge the "
+                "cheap dimensions (each under 5 ms of analysis) into one RQ job per essay, or give "
+                "a job several essays; `result_ttl=0` would drop the result writes nobody reads "
+                "(the state lives in MongoDB)."
             ),
             "MongoDB (every ctx.run)": (
                 "every action is started and finished with its own job-document update (two "
-                "per dimension): batch them, e.g. one update per essay when one worker runs all "
-                "of its dimensions."
+                "per dimension), and every step reads the essay document again: cache the essay "
+                "per worker as its text is, and batch the updates when one worker runs several "
+                "dimensions of an essay."
             ),
             "S3 reads of the essay": (
-                "each dimension job fetches the essay text from S3 again: keep the last essays' "
-                "texts in the worker (an LRU keyed by essay id) or pass the text in the job."
+                "done: a worker keeps the last essays' texts (`WorkerContext.essay_text`), so "
+                "this is one GET per essay per worker process (with one worker Deployment per "
+                "dimension, one per dimension)."
             ),
             "rest of the task code (events, metrics, records)": (
                 "event publication and metrics per action: publish one event per essay state "

@@ -89,6 +89,7 @@ def submit(base_url: str, key: str, texts: list[str]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--essays", type=int, default=12, help="essays per round")
+    parser.add_argument("--dump", type=Path, help="write the warm round's pstats file here")
     args = parser.parse_args()
 
     load_dotenv(ROOT / ".elysia" / "infra.env")
@@ -142,6 +143,8 @@ def main() -> None:
         cleanup(settings)
 
     stats = pstats.Stats(profile)
+    if args.dump:
+        stats.dump_stats(args.dump)
     n = len(warm_texts)
     regex_cold = cumulative(pstats.Stats(cold_profile), "re/__init__.py", "_compile") / n * 1000
     regex_warm = cumulative(stats, "re/__init__.py", "_compile") / n * 1000
