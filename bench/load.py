@@ -10,8 +10,10 @@ in count (`rate × --step-seconds`, at most `--max-per-step`) and in time (answe
 Per step: offered and achieved rate (answers / time from first send to last answer), p50/p99/max
 latency of `POST /v1/essays`, error rate, and the CPU per request of the gateway and of this
 driver (they share the machine's cores: a driver near a full core is itself the limit).
-The knee is the first step where p99 exceeds `--k` × the first step's p99, the achieved rate
-falls below 90% of the offered one, or more than 1% of requests fail; the run stops there.
+The knee is the first step where the achieved rate falls below 90% of the offered one, more
+than 1% of requests fail, p50 exceeds `--k` × the first step's p50, or p99 exceeds `--k` × the
+first step's p99 in this step and the next (one slow request among a few dozen decides a p99, so
+a p99 jump alone must be confirmed); the run stops there.
 No workers run: an accepted essay waits in its queues, which is what the submit path promises
 (tenant limits are set high so backpressure never answers 429).
 
@@ -146,13 +148,29 @@ async def run_step(
 
 
 def knee_reason(step: Step, first: Step, k: float) -> str | None:
+    """Why `step` is saturated, from the signals that one outlier cannot fake."""
     if step.error_rate > 0.01:
         return f"error rate {step.error_rate:.1%} > 1%"
     if step.achieved_per_s < 0.9 * step.offered_per_s:
         return f"achieved {step.achieved_per_s:.1f}/s < 90% of offered {step.offered_per_s:g}/s"
+    if step.p50_ms > k * first.p50_ms:
+        return f"p50 {step.p50_ms:.0f} ms > {k:g} × low-rate p50 {first.p50_ms:.0f} ms"
+    return None
+
+
+def tail_reason(step: Step, first: Step, k: float) -> str | None:
+    """A p99 jump: a knee only if the next step confirms it."""
     if step.p99_ms > k * first.p99_ms:
         return f"p99 {step.p99_ms:.0f} ms > {k:g} × low-rate p99 {first.p99_ms:.0f} ms"
     return None
+
+
+def last_good(steps: list[Step], knee: dict[str, Any] | None) -> float | None:
+    """The highest offered rate below the knee (None without a knee or below the first step)."""
+    if knee is None:
+        return None
+    below = [s.offered_per_s for s in steps if s.offered_per_s < knee["rate_per_s"]]
+    return max(below) if below else None
 
 
 def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -165,6 +183,8 @@ def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -
 
     async def main() -> None:
         nonlocal knee
+        suspect: Step | None = None
+        suspect_reason: str | None = None
         async with httpx.AsyncClient(
             base_url=base_url, headers={"X-API-Key": key}, timeout=args.timeout, limits=limits
         ) as client:
@@ -204,6 +224,14 @@ def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -
                 if reason:
                     knee = {"rate_per_s": rate, "reason": reason}
                     break
+                tail = tail_reason(step, steps[0], args.k)
+                if tail and suspect is not None:
+                    knee = {
+                        "rate_per_s": suspect.offered_per_s,
+                        "reason": f"{suspect_reason}, confirmed at {rate:g}/s ({tail})",
+                    }
+                    break
+                suspect, suspect_reason = (step, tail) if tail else (None, None)
 
     asyncio.run(main())
     best = max(steps, key=lambda s: s.achieved_per_s)
@@ -211,7 +239,7 @@ def drive(base_url: str, key: str, gateway_pid: int, args: argparse.Namespace) -
         "steps": [asdict(s) | {"error_rate": s.error_rate} for s in steps],
         "knee_rate_per_s": knee["rate_per_s"] if knee else None,
         "knee_reason": knee["reason"] if knee else "no knee within the offered rates",
-        "last_good_rate_per_s": steps[-2].offered_per_s if knee and len(steps) > 1 else None,
+        "last_good_rate_per_s": last_good(steps, knee),
         "max_achieved_per_s": best.achieved_per_s,
         "low_rate_p50_ms": steps[0].p50_ms,
         "low_rate_p99_ms": steps[0].p99_ms,
