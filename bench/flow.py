@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import gzip
 import json
-import os
 import statistics
 import sys
 import time
@@ -29,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from dotenv import load_dotenv  # noqa: E402
 
+from bench.common import cpu_seconds  # noqa: E402
 from services.analysis.pipeline import analyse_essay  # noqa: E402
 from services.analysis.results import EssayInput  # noqa: E402
 from services.analysis.rubric import get_rubric, load_dimension, warm_up  # noqa: E402
@@ -53,13 +53,6 @@ def load_texts(n: int) -> list[dict[str, Any]]:
         base = [json.loads(line) for line in samples if line.strip()]
         rows = [{"text": base[i % len(base)]["text"], "title": f"s{i}"} for i in range(n)]
     return rows
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process and its reaped children, from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))  # utime stime cutime cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -25,9 +25,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
-import os
 import random
 import sys
 import time
@@ -43,10 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 from dotenv import load_dotenv  # noqa: E402
 
+from bench.common import cleanup, cpu_seconds, load_texts  # noqa: E402
 from services.core.config import Settings  # noqa: E402
 from tests.harness import Platform  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data" / "enem" / "essays.jsonl.gz"
 
 
 @dataclass
@@ -66,26 +63,6 @@ class Step:
     @property
     def error_rate(self) -> float:
         return self.errors / self.sent if self.sent else 0.0
-
-
-def load_texts(n: int) -> list[str]:
-    """Real essay texts (the shared ENEM corpus when present, else the bundled samples)."""
-    texts: list[str] = []
-    if SHARED.exists():
-        with gzip.open(SHARED, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                texts.append(json.loads(line)["text"])
-                if len(texts) >= n:
-                    break
-    else:
-        samples = (ROOT / "samples" / "essays.jsonl").read_text(encoding="utf-8").splitlines()
-        texts = [json.loads(line)["text"] for line in samples if line.strip()]
-    return texts
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -292,27 +269,6 @@ def main() -> None:
         f"low-rate p50 {result['low_rate_p50_ms']:.1f} ms, p99 {result['low_rate_p99_ms']:.1f} ms"
     )
     print(json.dumps(result))
-
-
-def cleanup(settings: Settings) -> None:
-    """Drop what the run created: its database, queue keys and bucket (best effort)."""
-    try:
-        from pymongo import MongoClient
-        from redis import Redis
-
-        from services.core.storage import ObjectStore
-
-        MongoClient(settings.mongodb_uri).drop_database(settings.mongodb_db)
-        redis = Redis.from_url(settings.redis_url)
-        keys = list(redis.scan_iter(match=f"*{settings.queue_prefix}*", count=1000))
-        for start in range(0, len(keys), 1000):
-            redis.delete(*keys[start : start + 1000])
-        store = ObjectStore(settings)
-        for key in list(store.list_keys("")):
-            store.delete(key)
-        store.client.delete_bucket(Bucket=store.bucket)
-    except Exception as exc:  # a failed clean-up must not hide the figures
-        print(f"cleanup incomplete: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gzip
 import json
 import pstats
 import sys
@@ -39,10 +38,9 @@ sys.path.insert(0, str(ROOT))
 
 from dotenv import load_dotenv  # noqa: E402
 
+from bench.common import cleanup, load_texts  # noqa: E402
 from services.core.config import Settings  # noqa: E402
 from tests.harness import Platform  # noqa: E402
-
-SHARED = ROOT.parent / "shared" / "data" / "enem" / "essays.jsonl.gz"
 
 # (label, file suffix, function name): cumulative CPU of these calls is the part's cost.
 ANALYSIS = [
@@ -53,21 +51,6 @@ PLATFORM = [
     ("S3 reads of the essay", "services/core/storage.py", "get_bytes"),
     ("MongoDB (every ctx.run)", "services/workers/context.py", "run"),
 ]
-
-
-def load_texts(n: int) -> list[str]:
-    texts: list[str] = []
-    if SHARED.exists():
-        with gzip.open(SHARED, "rt", encoding="utf-8") as handle:
-            for line in handle:
-                texts.append(json.loads(line)["text"])
-                if len(texts) >= n:
-                    break
-    else:
-        samples = (ROOT / "samples" / "essays.jsonl").read_text(encoding="utf-8").splitlines()
-        base = [json.loads(line)["text"] for line in samples if line.strip()]
-        texts = [base[i % len(base)] for i in range(n)]
-    return texts
 
 
 def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
@@ -182,27 +165,6 @@ def main() -> None:
         "parts_ms_per_essay": parts,
     }
     print(json.dumps(result))
-
-
-def cleanup(settings: Settings) -> None:
-    """Drop what the run created: its database, queue keys and bucket (best effort)."""
-    try:
-        from pymongo import MongoClient
-        from redis import Redis
-
-        from services.core.storage import ObjectStore
-
-        MongoClient(settings.mongodb_uri).drop_database(settings.mongodb_db)
-        redis = Redis.from_url(settings.redis_url)
-        keys = list(redis.scan_iter(match=f"*{settings.queue_prefix}*", count=1000))
-        for start in range(0, len(keys), 1000):
-            redis.delete(*keys[start : start + 1000])
-        store = ObjectStore(settings)
-        for key in list(store.list_keys("")):
-            store.delete(key)
-        store.client.delete_bucket(Bucket=store.bucket)
-    except Exception as exc:  # a failed clean-up must not hide the figures
-        print(f"cleanup incomplete: {exc}", file=sys.stderr)
 
 
 if __name__ == "__main__":
